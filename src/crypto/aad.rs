@@ -1,0 +1,40 @@
+//! The additional authenticated data (AAD) of each encrypted value.
+//!
+//! SOPS binds every ciphertext to its key path: the map keys from the root,
+//! each followed by `:` (`db:password:`). List indices are not part of the
+//! path, so all items of a list share their list's AAD, and a comment uses
+//! the path of the map or list that holds it (`:` at the top level). Keys are
+//! not escaped: `{"a:b": x}` and `{"a": {"b": x}}` share `a:b:`.
+
+/// The AAD of a value (or comment) whose containing map keys are `path`.
+pub fn for_path(path: &[String]) -> String {
+    let mut aad = String::with_capacity(path.iter().map(|k| k.len() + 1).sum::<usize>().max(1));
+    for key in path {
+        aad.push_str(key);
+        aad.push(':');
+    }
+    if path.is_empty() {
+        aad.push(':');
+    }
+    aad
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(keys: &[&str]) -> Vec<String> {
+        keys.iter().map(|k| k.to_string()).collect()
+    }
+
+    #[test]
+    fn matches_the_spec_table() {
+        // Rows of the spec's section 2.3.
+        assert_eq!(for_path(&p(&["name"])), "name:");
+        assert_eq!(for_path(&p(&["nested", "inner", "secret"])), "nested:inner:secret:");
+        assert_eq!(for_path(&p(&[])), ":");
+        assert_eq!(for_path(&p(&["DEFAULT", "k"])), "DEFAULT:k:");
+        assert_eq!(for_path(&p(&["  SPACED "])), "  SPACED :");
+        assert_eq!(for_path(&p(&["a:b"])), for_path(&p(&["a", "b"])));
+    }
+}

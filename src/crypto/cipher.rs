@@ -1,0 +1,254 @@
+//! AES-256-GCM as SOPS uses it, and the `ENC[...]` text form.
+//!
+//! SOPS uses a 32-byte random IV per value (a non-standard GCM nonce size:
+//! GCM derives its counter block through GHASH), the key path as AAD, and
+//! writes `ENC[AES256_GCM,data:<b64>,iv:<b64>,tag:<b64>,type:<t>]` with
+//! standard padded base64. An empty plaintext is not encrypted at all.
+
+use std::sync::OnceLock;
+
+use aes_gcm::aead::consts::{U12, U32};
+use aes_gcm::aead::generic_array::GenericArray;
+use aes_gcm::aes::Aes256;
+use aes_gcm::{AeadInPlace, AesGcm, KeyInit};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use regex::Regex;
+use zeroize::Zeroizing;
+
+use crate::document::ValueType;
+
+type Aes256Gcm32 = AesGcm<Aes256, U32>;
+type Aes256Gcm12 = AesGcm<Aes256, U12>;
+
+/// The 32-byte data key of a file, wiped from memory when dropped.
+#[derive(Clone)]
+pub struct DataKey(Zeroizing<[u8; 32]>);
+
+impl DataKey {
+    /// A fresh random key from the operating system's CSPRNG.
+    pub fn generate() -> DataKey {
+        let mut k = Zeroizing::new([0u8; 32]);
+        getrandom::getrandom(k.as_mut()).expect("the operating system's random source failed");
+        DataKey(k)
+    }
+
+    pub fn from_bytes(bytes: [u8; 32]) -> DataKey {
+        DataKey(Zeroizing::new(bytes))
+    }
+
+    /// Build from a slice; `None` unless it is exactly 32 bytes.
+    pub fn from_slice(bytes: &[u8]) -> Option<DataKey> {
+        let arr: [u8; 32] = bytes.try_into().ok()?;
+        Some(DataKey::from_bytes(arr))
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DataKey(<redacted>)")
+    }
+}
+
+/// A parsed `ENC[...]` value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EncValue {
+    pub data: Vec<u8>,
+    pub iv: Vec<u8>,
+    pub tag: [u8; 16],
+    /// The `type:` field as written; [`ValueType::parse`] reads it.
+    pub ty: String,
+}
+
+fn enc_regex() -> &'static Regex {
+    // SOPS's own pattern: greedy groups and no `$` anchor, so text after the
+    // closing bracket is ignored, exactly as in SOPS.
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]").expect("valid regex")
+    })
+}
+
+impl EncValue {
+    /// Whether `s` looks like an `ENC[...]` value (cheap prefix check).
+    pub fn looks_encrypted(s: &str) -> bool {
+        s.starts_with("ENC[AES256_GCM,")
+    }
+
+    /// Parse an `ENC[...]` string; `None` if it is not one, or if a field is
+    /// not valid base64 or the tag is not 16 bytes.
+    pub fn parse(s: &str) -> Option<EncValue> {
+        if !Self::looks_encrypted(s) {
+            return None;
+        }
+        let caps = enc_regex().captures(s)?;
+        let data = B64.decode(&caps[1]).ok()?;
+        let iv = B64.decode(&caps[2]).ok()?;
+        let tag: [u8; 16] = B64.decode(&caps[3]).ok()?.try_into().ok()?;
+        Some(EncValue {
+            data,
+            iv,
+            tag,
+            ty: caps[4].to_string(),
+        })
+    }
+
+    pub fn value_type(&self) -> Option<ValueType> {
+        ValueType::parse(&self.ty)
+    }
+
+    pub fn to_text(&self) -> String {
+        format!(
+            "ENC[AES256_GCM,data:{},iv:{},tag:{},type:{}]",
+            B64.encode(&self.data),
+            B64.encode(&self.iv),
+            B64.encode(self.tag),
+            self.ty
+        )
+    }
+}
+
+/// A fresh random 32-byte IV.
+pub fn random_iv() -> [u8; 32] {
+    let mut iv = [0u8; 32];
+    getrandom::getrandom(&mut iv).expect("the operating system's random source failed");
+    iv
+}
+
+/// Encrypt `plaintext` with a fresh random IV. Empty plaintext gives `""`,
+/// as in SOPS.
+pub fn encrypt(key: &DataKey, plaintext: &[u8], aad: &[u8], ty: ValueType) -> String {
+    encrypt_with_iv(key, plaintext, aad, ty, &random_iv())
+}
+
+/// Encrypt with a given 32-byte IV (for reusing an IV when a value is
+/// unchanged, and for known-answer tests).
+pub fn encrypt_with_iv(key: &DataKey, plaintext: &[u8], aad: &[u8], ty: ValueType, iv: &[u8; 32]) -> String {
+    if plaintext.is_empty() {
+        return String::new();
+    }
+    let cipher = Aes256Gcm32::new(GenericArray::from_slice(key.as_bytes()));
+    let mut buf = Zeroizing::new(plaintext.to_vec());
+    let tag = cipher
+        .encrypt_in_place_detached(GenericArray::from_slice(iv), aad, &mut buf)
+        .expect("AES-GCM encryption of a value cannot fail");
+    EncValue {
+        data: buf.to_vec(),
+        iv: iv.to_vec(),
+        tag: tag.into(),
+        ty: ty.as_str().to_string(),
+    }
+    .to_text()
+}
+
+/// Why a value could not be decrypted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecryptError {
+    /// Wrong key, wrong AAD (the value was moved) or altered ciphertext.
+    Authentication,
+    /// SOPS only writes 32-byte IVs; 12-byte ones are accepted too.
+    UnsupportedIvLength(usize),
+}
+
+impl std::fmt::Display for DecryptError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DecryptError::Authentication => f.write_str(
+                "authentication failed (the value was altered, moved to another key, or the data key is wrong)",
+            ),
+            DecryptError::UnsupportedIvLength(n) => write!(f, "unsupported IV length of {n} bytes"),
+        }
+    }
+}
+
+/// Decrypt and authenticate an `ENC[...]` value.
+pub fn decrypt(key: &DataKey, enc: &EncValue, aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, DecryptError> {
+    let mut buf = Zeroizing::new(enc.data.clone());
+    let tag = GenericArray::from_slice(&enc.tag);
+    let key = GenericArray::from_slice(key.as_bytes());
+    let ok = match enc.iv.len() {
+        32 => Aes256Gcm32::new(key).decrypt_in_place_detached(GenericArray::from_slice(&enc.iv), aad, &mut buf, tag),
+        12 => Aes256Gcm12::new(key).decrypt_in_place_detached(GenericArray::from_slice(&enc.iv), aad, &mut buf, tag),
+        n => return Err(DecryptError::UnsupportedIvLength(n)),
+    };
+    ok.map_err(|_| DecryptError::Authentication)?;
+    Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vector_key() -> DataKey {
+        DataKey::from_bytes(std::array::from_fn(|i| i as u8))
+    }
+
+    // Appendix A of ../shared/docs/sops-format-spec.md: accepted by real sops.
+    const VECTORS: &[(&str, &str, u8, ValueType, &str)] = &[
+        ("hello", "a:b:", 0x11, ValueType::Str, "ENC[AES256_GCM,data:2W+iEbA=,iv:ERERERERERERERERERERERERERERERERERERERERERE=,tag:pComHR8aKUEhjUliXnMDow==,type:str]"),
+        ("42", "n:", 0x22, ValueType::Int, "ENC[AES256_GCM,data:MEM=,iv:IiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiI=,tag:hRWYYPxdSESypCufSTl2WA==,type:int]"),
+        (" a comment", ":", 0x33, ValueType::Comment, "ENC[AES256_GCM,data:+vqjsREtQCoFlg==,iv:MzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzM=,tag:deYaiCYxLIk+MoKcYvxm2w==,type:comment]"),
+        ("True", "l:", 0x44, ValueType::Bool, "ENC[AES256_GCM,data:RmhYZw==,iv:REREREREREREREREREREREREREREREREREREREREREQ=,tag:G7YVNm22pAFqDhF8Ba8V6g==,type:bool]"),
+    ];
+
+    #[test]
+    fn spec_known_answers_encrypt() {
+        for (plain, aad, ivb, ty, want) in VECTORS {
+            let got = encrypt_with_iv(&vector_key(), plain.as_bytes(), aad.as_bytes(), *ty, &[*ivb; 32]);
+            assert_eq!(&got, want, "vector {plain:?}");
+        }
+    }
+
+    #[test]
+    fn spec_known_answers_decrypt() {
+        for (plain, aad, _, ty, enc) in VECTORS {
+            let v = EncValue::parse(enc).unwrap();
+            assert_eq!(v.value_type(), Some(*ty));
+            let got = decrypt(&vector_key(), &v, aad.as_bytes()).unwrap();
+            assert_eq!(got.as_slice(), plain.as_bytes());
+        }
+    }
+
+    #[test]
+    fn crates_md_known_answer() {
+        // crates.md section 6: key 07x32, iv 00..1f, aad db:password:, checked against OpenSSL.
+        let key = DataKey::from_bytes([7; 32]);
+        let iv: [u8; 32] = std::array::from_fn(|i| i as u8);
+        let got = encrypt_with_iv(&key, b"hello sops", b"db:password:", ValueType::Str, &iv);
+        assert!(got.contains("data:sa9t8MvYNYJd6g==,"), "{got}");
+        assert!(got.contains("tag:3ssi4C2iS8OxBZQpOKagLQ==,"), "{got}");
+    }
+
+    #[test]
+    fn wrong_aad_or_flipped_bytes_are_refused() {
+        let (_, aad, _, _, enc) = VECTORS[0];
+        let v = EncValue::parse(enc).unwrap();
+        assert_eq!(decrypt(&vector_key(), &v, b"a:c:"), Err(DecryptError::Authentication));
+        for field in 0..3 {
+            let mut t = v.clone();
+            match field {
+                0 => t.data[0] ^= 1,
+                1 => t.iv[5] ^= 1,
+                _ => t.tag[15] ^= 1,
+            }
+            assert_eq!(decrypt(&vector_key(), &t, aad.as_bytes()), Err(DecryptError::Authentication));
+        }
+    }
+
+    #[test]
+    fn empty_plaintext_is_not_encrypted() {
+        assert_eq!(encrypt(&vector_key(), b"", b"k:", ValueType::Str), "");
+    }
+
+    #[test]
+    fn parse_follows_the_sops_regex() {
+        assert!(EncValue::parse("ENC[AES256_GCM,data:2W+iEbA=,iv:ERERERERERERERERERERERERERERERERERERERERERE=,tag:pComHR8aKUEhjUliXnMDow==,type:str] trailing").is_some());
+        assert!(EncValue::parse("ENC[AES256_GCM,data:,iv:x,tag:y,type:str]").is_none());
+        assert!(EncValue::parse("not encrypted").is_none());
+        assert!(EncValue::parse("ENC[AES256_GCM,data:!!,iv:AA==,tag:AAAAAAAAAAAAAAAAAAAAAA==,type:str]").is_none());
+    }
+}

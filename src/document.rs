@@ -1,0 +1,198 @@
+//! The format-neutral model that every format module produces.
+//!
+//! A format module parses text into an ordered list of [`Leaf`]s (key path,
+//! typed value or comment, exact byte span) plus the parsed `sops` metadata
+//! block, and later renders output by splicing new text into those spans of
+//! the *original* text. Encryption, the MAC, metadata and rules are written
+//! once, in [`crate::engine`], over that list. No format ever re-serialises a
+//! document.
+
+use std::fmt;
+use std::ops::Range;
+
+use zeroize::Zeroizing;
+
+/// A byte range in the source text.
+pub type Span = Range<usize>;
+
+/// The value types of the SOPS model (`type:` in `ENC[...]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ValueType {
+    Str,
+    Int,
+    Float,
+    Bool,
+    Time,
+    Comment,
+}
+
+impl ValueType {
+    /// The name written after `type:` in an `ENC[...]` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ValueType::Str => "str",
+            ValueType::Int => "int",
+            ValueType::Float => "float",
+            ValueType::Bool => "bool",
+            ValueType::Time => "time",
+            ValueType::Comment => "comment",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ValueType> {
+        Some(match s {
+            "str" => ValueType::Str,
+            "int" => ValueType::Int,
+            "float" => ValueType::Float,
+            "bool" => ValueType::Bool,
+            "time" => ValueType::Time,
+            "comment" => ValueType::Comment,
+            _ => return None,
+        })
+    }
+}
+
+/// A typed scalar, resolved by the rules of the format it came from
+/// (YAML `0x1F` is `Int(31)`, JSON `1.0` is `Float(1.0)`, and so on).
+#[derive(Clone, PartialEq)]
+pub enum Value {
+    Str(Zeroizing<String>),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    /// A timestamp, held as its canonical RFC 3339 text with nanoseconds
+    /// (Go's `time.RFC3339Nano`), which is what SOPS hashes and encrypts.
+    Time(String),
+}
+
+impl Value {
+    pub fn str(s: impl Into<String>) -> Value {
+        Value::Str(Zeroizing::new(s.into()))
+    }
+
+    pub fn value_type(&self) -> ValueType {
+        match self {
+            Value::Str(_) => ValueType::Str,
+            Value::Int(_) => ValueType::Int,
+            Value::Float(_) => ValueType::Float,
+            Value::Bool(_) => ValueType::Bool,
+            Value::Time(_) => ValueType::Time,
+        }
+    }
+}
+
+// Values are usually secrets: never print them by accident.
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Value::{:?}(<redacted>)", self.value_type())
+    }
+}
+
+/// What a leaf holds.
+#[derive(Clone, Debug)]
+pub enum LeafKind {
+    /// A scalar value. `source` is the scalar's token text as written, for
+    /// non-string values (`1.50`, `true`, `+12`): when SOPS's own parser for
+    /// the type reads it as the same value, the source text is what gets
+    /// encrypted, so decryption can give back the very same bytes.
+    Scalar {
+        value: Value,
+        source: Option<String>,
+    },
+    /// A comment; the text is everything after the comment marker (`#` or
+    /// `;`), leading space included, as SOPS stores it.
+    Comment(Zeroizing<String>),
+}
+
+/// One visited item of the document, in SOPS walk order.
+#[derive(Clone, Debug)]
+pub struct Leaf {
+    /// Map keys from the document root. List indices are never part of it:
+    /// that is the SOPS rule for the AAD, see [`crate::crypto::aad`].
+    pub path: Vec<String>,
+    /// Container nesting depth (maps and lists both count). Used only for the
+    /// comment-regex rules, whose comment stack is kept per nesting level.
+    pub depth: usize,
+    pub kind: LeafKind,
+    /// The bytes of the value (or of the comment text after its marker) in
+    /// the source. `None` for a leaf with no text of its own, such as the
+    /// copy of an anchored YAML value seen through an alias: it is hashed and
+    /// ruled on like any other leaf, and if it must be encrypted the format
+    /// expands the alias when rendering.
+    pub span: Option<Span>,
+}
+
+impl Leaf {
+    pub fn is_comment(&self) -> bool {
+        matches!(self.kind, LeafKind::Comment(_))
+    }
+}
+
+/// A decrypted item, handed back to the format for rendering.
+#[derive(Clone, Debug)]
+pub enum Decrypted {
+    /// `text` is the exact plaintext that was encrypted (for non-strings it
+    /// may be the original token, e.g. `1.50`); `value` is what it means.
+    /// A format writes `text` when it is a valid token for `value` in that
+    /// format, and its own canonical form of `value` otherwise.
+    Scalar {
+        value: Value,
+        text: Zeroizing<String>,
+    },
+    /// A comment's text (after the marker). Also used when a sequence item
+    /// that SOPS wrote as a string decrypts to `type:comment` (a SOPS quirk
+    /// with comments inside YAML lists).
+    Comment(Zeroizing<String>),
+}
+
+/// What to do with one leaf when rendering.
+#[derive(Clone, Debug)]
+pub enum Replacement {
+    /// Leave the leaf's text as it is.
+    Keep,
+    /// Replace the value (or comment text) with this `ENC[...]` string, in
+    /// the style of the original (the format decides quoting).
+    Encrypted(String),
+    /// Replace the `ENC[...]` text with this plaintext.
+    Decrypted(Decrypted),
+}
+
+/// A generic tree for the `sops` metadata block, in document order.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MetaNode {
+    Map(Vec<(String, MetaNode)>),
+    List(Vec<MetaNode>),
+    Str(String),
+    Int(i64),
+    Bool(bool),
+    Null,
+}
+
+impl MetaNode {
+    pub fn get(&self, key: &str) -> Option<&MetaNode> {
+        match self {
+            MetaNode::Map(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+}
+
+/// A parsed document of some format.
+pub trait Document {
+    /// Every leaf in SOPS walk order, the metadata block excluded.
+    fn leaves(&self) -> &[Leaf];
+
+    /// The parsed `sops` metadata block, if the document has one.
+    fn metadata(&self) -> Option<&MetaNode>;
+
+    /// Produce the output text: the original text with each leaf's span
+    /// replaced as `edits` says (`edits.len() == leaves().len()`), the old
+    /// metadata block removed, and `metadata` (if any) written in its place,
+    /// in this format's layout. Implementations must check every span
+    /// before writing and fail rather than produce a damaged document.
+    fn render(
+        &self,
+        edits: &[Replacement],
+        metadata: Option<&MetaNode>,
+    ) -> Result<String, crate::error::FormatError>;
+}

@@ -1,0 +1,83 @@
+//! Building output by replacing byte ranges of the original text.
+//!
+//! Every format writes its output through [`splice`], which refuses edits that
+//! overlap, run out of bounds or cut a UTF-8 character: a damaged document is
+//! never written.
+
+use crate::document::Span;
+use crate::error::FormatError;
+
+/// One replacement of `span` in the source with `text`.
+#[derive(Clone, Debug)]
+pub struct Edit {
+    pub span: Span,
+    pub text: String,
+}
+
+impl Edit {
+    pub fn new(span: Span, text: impl Into<String>) -> Edit {
+        Edit {
+            span,
+            text: text.into(),
+        }
+    }
+
+    /// An insertion at `at`.
+    pub fn insert(at: usize, text: impl Into<String>) -> Edit {
+        Edit::new(at..at, text)
+    }
+}
+
+/// Apply `edits` to `src`. Edits may come in any order; after sorting they
+/// must not overlap (two insertions at the same point keep their order).
+pub fn splice(src: &str, mut edits: Vec<Edit>) -> Result<String, FormatError> {
+    edits.sort_by_key(|e| (e.span.start, e.span.end));
+    let extra: usize = edits.iter().map(|e| e.text.len()).sum();
+    let mut out = String::with_capacity(src.len() + extra);
+    let mut pos = 0;
+    for e in &edits {
+        let Span { start, end } = e.span.clone();
+        if start < pos || end < start || end > src.len() {
+            return Err(FormatError::SpanCheck(format!(
+                "edit {start}..{end} overlaps or is out of bounds (at {pos} of {})",
+                src.len()
+            )));
+        }
+        if !src.is_char_boundary(start) || !src.is_char_boundary(end) {
+            return Err(FormatError::SpanCheck(format!(
+                "edit {start}..{end} cuts a character"
+            )));
+        }
+        out.push_str(&src[pos..start]);
+        out.push_str(&e.text);
+        pos = end;
+    }
+    out.push_str(&src[pos..]);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_and_inserts_in_order() {
+        let out = splice(
+            "a: 1\nb: 2\n",
+            vec![
+                Edit::new(8..9, "two"),
+                Edit::new(3..4, "one"),
+                Edit::insert(10, "c: 3\n"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(out, "a: one\nb: two\nc: 3\n");
+    }
+
+    #[test]
+    fn refuses_overlap_and_bad_bounds() {
+        assert!(splice("abcdef", vec![Edit::new(1..4, "x"), Edit::new(3..5, "y")]).is_err());
+        assert!(splice("abc", vec![Edit::new(2..9, "x")]).is_err());
+        assert!(splice("é", vec![Edit::new(1..2, "x")]).is_err());
+    }
+}

@@ -1,0 +1,23 @@
+//! shroud: encrypt the values of structured config files in the SOPS 3.x
+//! format while keeping every other byte of the file as it was.
+//!
+//! The pieces, in the order data flows through them:
+//! - [`formats`]: one module per file format; text in, [`document::Leaf`]s
+//!   with exact byte spans out, and output by splicing into those spans.
+//! - [`engine`]: encryption, decryption and the MAC, written once over leaves.
+//! - [`crypto`]: AES-256-GCM with SOPS's 32-byte IV, the `ENC[...]` codec,
+//!   the AAD rule and the MAC.
+//! - [`rules`]: which values are encrypted (suffix, regex, comment rules).
+//! - [`metadata`]: the `sops` block.
+//! - [`keys`]: age recipients and identities, data-key wrapping.
+
+pub mod crypto;
+pub mod document;
+pub mod engine;
+pub mod error;
+pub mod formats;
+pub mod keys;
+pub mod metadata;
+pub mod rules;
+pub mod treepath;
+pub mod value;
