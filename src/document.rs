@@ -194,5 +194,14 @@ pub trait Document {
         &self,
         edits: &[Replacement],
         metadata: Option<&MetaNode>,
-    ) -> Result<String, crate::error::FormatError>;
+    ) -> Result<Rendered, crate::error::FormatError>;
+}
+
+/// The output of [`Document::render`].
+#[derive(Debug, Default)]
+pub struct Rendered {
+    pub text: String,
+    /// Things the user should know about (an alias that had to be expanded,
+    /// a layout that could not be kept). Never contains a secret value.
+    pub warnings: Vec<String>,
 }

@@ -1,6 +1,6 @@
 //! JSON (placeholder until the span layer lands).
 
-use crate::document::{Document, Leaf, MetaNode, Replacement};
+use crate::document::{Document, Leaf, MetaNode, Rendered, Replacement};
 use crate::error::FormatError;
 
 pub struct JsonDocument<'a> {
@@ -23,7 +23,7 @@ impl Document for JsonDocument<'_> {
     fn metadata(&self) -> Option<&MetaNode> {
         self.metadata.as_ref()
     }
-    fn render(&self, _edits: &[Replacement], _metadata: Option<&MetaNode>) -> Result<String, FormatError> {
-        Ok(self.src.to_string())
+    fn render(&self, _edits: &[Replacement], _metadata: Option<&MetaNode>) -> Result<Rendered, FormatError> {
+        Ok(Rendered { text: self.src.to_string(), warnings: vec![] })
     }
 }
