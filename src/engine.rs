@@ -1,1 +1,492 @@
-//! engine
+//! Encryption, decryption and the MAC, written once over the leaves of any
+//! format (see [`crate::document`]).
+//!
+//! The engine never touches text: a format parses, the engine decides what
+//! each leaf becomes, and the format splices. It does not know about age
+//! either: the caller wraps the data key ([`crate::keys`]) and hands the
+//! resulting key groups in, or unwraps it and hands the data key in.
+
+use zeroize::Zeroizing;
+
+use crate::crypto::aad;
+use crate::crypto::cipher::{DataKey, Decryptor, EncValue, Encryptor};
+use crate::crypto::mac::{self, MacHasher};
+use crate::document::{Decrypted, Document, LeafKind, Replacement, Value, ValueType};
+use crate::error::{Error, display_path};
+use crate::metadata::{FORMAT_VERSION, KeyGroup, Metadata};
+use crate::rules::{CommentStack, Rule};
+use crate::value::{self, Timestamp};
+
+/// How a new file is encrypted.
+#[derive(Clone, Debug, Default)]
+pub struct EncryptSettings {
+    pub rule: Rule,
+    /// Hash only encrypted values into the MAC (SOPS `mac_only_encrypted`).
+    pub mac_only_encrypted: bool,
+}
+
+/// The result of an engine run: the new text and what the user should hear.
+pub struct Output {
+    pub text: Zeroizing<String>,
+    pub warnings: Vec<String>,
+}
+
+/// The current time as SOPS writes `lastmodified`: UTC, whole seconds.
+pub fn now_utc() -> Timestamp {
+    let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC);
+    Timestamp::new(
+        now.year().into(),
+        now.month() as u32,
+        now.day() as u32,
+        now.hour() as u32,
+        now.minute() as u32,
+        now.second() as u32,
+        0,
+        0,
+    )
+    .expect("the clock gives a valid date")
+}
+
+/// Encrypt a plaintext document under `key`, whose wrapped forms are
+/// `key_groups`.
+pub fn encrypt(
+    doc: &dyn Document,
+    key: &DataKey,
+    key_groups: Vec<KeyGroup>,
+    shamir_threshold: Option<usize>,
+    settings: &EncryptSettings,
+    now: Timestamp,
+) -> Result<Output, Error> {
+    if doc.metadata().is_some() {
+        return Err(Error::AlreadyEncrypted);
+    }
+    let mut enc = Encryptor::new(key);
+    let mut hasher = MacHasher::new(settings.mac_only_encrypted);
+    let mut stack = CommentStack::default();
+    let mut edits = Vec::with_capacity(doc.leaves().len());
+
+    for leaf in doc.leaves() {
+        stack.enter(leaf.depth);
+        let edit = match &leaf.kind {
+            LeafKind::Comment(text) => {
+                stack.push_comment(leaf.depth, text);
+                if !text.is_empty() && settings.rule.should_encrypt(&leaf.path, &stack, true) {
+                    let aad = aad::for_path(&leaf.path);
+                    Replacement::Encrypted(enc.encrypt(
+                        text.as_bytes(),
+                        aad.as_bytes(),
+                        ValueType::Comment,
+                    ))
+                } else {
+                    Replacement::Keep
+                }
+            }
+            LeafKind::Scalar { value, source } => {
+                let encrypt = settings.rule.should_encrypt(&leaf.path, &stack, false);
+                stack.finish_item(leaf.depth);
+                if encrypt || !settings.mac_only_encrypted {
+                    hasher.update(value::canonical(value).as_bytes());
+                }
+                let plaintext = value::plaintext_for(value, source.as_deref());
+                if encrypt && !plaintext.is_empty() {
+                    let aad = aad::for_path(&leaf.path);
+                    Replacement::Encrypted(enc.encrypt(
+                        plaintext.as_bytes(),
+                        aad.as_bytes(),
+                        value.value_type(),
+                    ))
+                } else {
+                    Replacement::Keep
+                }
+            }
+        };
+        edits.push(edit);
+    }
+
+    let lastmodified = now.to_rfc3339();
+    let mac = mac::seal(key, &hasher.finish_hex(), &lastmodified)?;
+    let metadata = Metadata {
+        key_groups,
+        shamir_threshold,
+        lastmodified,
+        mac,
+        rule: settings.rule.clone(),
+        mac_only_encrypted: settings.mac_only_encrypted,
+        version: FORMAT_VERSION.to_string(),
+    };
+    let rendered = doc.render(&edits, Some(&metadata.to_node()))?;
+    Ok(Output {
+        text: Zeroizing::new(rendered.text),
+        warnings: rendered.warnings,
+    })
+}
+
+/// Read the metadata of an encrypted document.
+pub fn metadata(doc: &dyn Document) -> Result<Metadata, Error> {
+    Metadata::from_node(doc.metadata().ok_or(Error::NotEncrypted)?)
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DecryptOptions {
+    /// Decrypt even when the MAC does not match (SOPS `--ignore-mac`).
+    pub ignore_mac: bool,
+}
+
+/// Decrypt every leaf: the replacements a format renders, and warnings.
+pub fn decrypt_leaves(
+    doc: &dyn Document,
+    meta: &Metadata,
+    key: &DataKey,
+    options: DecryptOptions,
+) -> Result<(Vec<Replacement>, Vec<String>), Error> {
+    let dec = Decryptor::new(key);
+    let mut hasher = MacHasher::new(meta.mac_only_encrypted);
+    let mut stack = CommentStack::default();
+    let mut warnings = Vec::new();
+    let mut edits = Vec::with_capacity(doc.leaves().len());
+
+    for leaf in doc.leaves() {
+        stack.enter(leaf.depth);
+        let aad = aad::for_path(&leaf.path);
+        let edit = match &leaf.kind {
+            LeafKind::Comment(text) => match EncValue::parse(text) {
+                // Comments are decrypted when they look encrypted; one that
+                // does not open is kept as it is, as SOPS does (old files
+                // had clear comments).
+                Some(ev) => match dec.decrypt(&ev, aad.as_bytes()) {
+                    Ok(plain) => {
+                        let plain = Zeroizing::new(String::from_utf8_lossy(&plain).into_owned());
+                        stack.push_comment(leaf.depth, &plain);
+                        Replacement::Decrypted(Decrypted::Comment(plain))
+                    }
+                    Err(_) => {
+                        warnings.push(format!(
+                            "a comment in {} could not be decrypted and was kept as it is",
+                            display_path(&leaf.path)
+                        ));
+                        stack.push_comment(leaf.depth, text);
+                        Replacement::Keep
+                    }
+                },
+                None => {
+                    stack.push_comment(leaf.depth, text);
+                    Replacement::Keep
+                }
+            },
+            LeafKind::Scalar { value, .. } => {
+                let encrypted = meta.rule.should_encrypt(&leaf.path, &stack, false);
+                stack.finish_item(leaf.depth);
+                match (encrypted, value) {
+                    (true, Value::Str(s)) if s.is_empty() => Replacement::Keep,
+                    (true, Value::Str(s)) => {
+                        let fail = |reason: String| Error::DecryptValue {
+                            path: display_path(&leaf.path),
+                            reason,
+                        };
+                        let ev = EncValue::parse(s).ok_or_else(|| {
+                            fail(
+                                "the value should be encrypted but is not an ENC[...] value".into(),
+                            )
+                        })?;
+                        let ty = ev
+                            .value_type()
+                            .ok_or_else(|| fail(format!("unknown value type {:?}", ev.ty)))?;
+                        let plain = dec
+                            .decrypt(&ev, aad.as_bytes())
+                            .map_err(|e| fail(e.to_string()))?;
+                        let text = Zeroizing::new(
+                            String::from_utf8(plain.to_vec())
+                                .map_err(|_| fail("the plaintext is not UTF-8".into()))?,
+                        );
+                        if ty == ValueType::Comment {
+                            // SOPS writes comments inside YAML lists as list
+                            // items; they are comments, outside the MAC.
+                            Replacement::Decrypted(Decrypted::Comment(text))
+                        } else {
+                            let value = value::parse_plaintext(ty, &text).map_err(fail)?;
+                            hasher.update(value::canonical(&value).as_bytes());
+                            Replacement::Decrypted(Decrypted::Scalar { value, text })
+                        }
+                    }
+                    (true, _) => {
+                        return Err(Error::DecryptValue {
+                            path: display_path(&leaf.path),
+                            reason: "the value should be encrypted but is not an ENC[...] value"
+                                .into(),
+                        });
+                    }
+                    (false, value) => {
+                        if !meta.mac_only_encrypted {
+                            hasher.update(value::canonical(value).as_bytes());
+                        }
+                        Replacement::Keep
+                    }
+                }
+            }
+        };
+        edits.push(edit);
+    }
+
+    let computed = hasher.finish_hex();
+    match mac::verify(key, &meta.mac, &meta.lastmodified, &computed) {
+        Ok(()) => {}
+        Err(e) if options.ignore_mac => {
+            warnings.push(format!("{e} (ignored because of --ignore-mac)"))
+        }
+        Err(e) => return Err(e),
+    }
+    Ok((edits, warnings))
+}
+
+/// Decrypt a document to its plaintext text.
+pub fn decrypt(
+    doc: &dyn Document,
+    meta: &Metadata,
+    key: &DataKey,
+    options: DecryptOptions,
+) -> Result<Output, Error> {
+    let (edits, mut warnings) = decrypt_leaves(doc, meta, key, options)?;
+    let rendered = doc.render(&edits, None)?;
+    warnings.extend(rendered.warnings);
+    Ok(Output {
+        text: Zeroizing::new(rendered.text),
+        warnings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+    use crate::crypto::cipher;
+    use crate::document::{Leaf, MetaNode, Rendered};
+    use crate::error::FormatError;
+    use crate::metadata::AgeKey;
+
+    /// A document given directly as leaves; render records what it was told.
+    struct FakeDoc {
+        leaves: Vec<Leaf>,
+        metadata: Option<MetaNode>,
+        rendered: RefCell<Option<(Vec<Replacement>, Option<MetaNode>)>>,
+    }
+
+    impl Document for FakeDoc {
+        fn leaves(&self) -> &[Leaf] {
+            &self.leaves
+        }
+        fn metadata(&self) -> Option<&MetaNode> {
+            self.metadata.as_ref()
+        }
+        fn render(
+            &self,
+            edits: &[Replacement],
+            metadata: Option<&MetaNode>,
+        ) -> Result<Rendered, FormatError> {
+            *self.rendered.borrow_mut() = Some((edits.to_vec(), metadata.cloned()));
+            Ok(Rendered::default())
+        }
+    }
+
+    fn leaf(path: &[&str], depth: usize, kind: LeafKind) -> Leaf {
+        Leaf {
+            path: path.iter().map(|s| s.to_string()).collect(),
+            depth,
+            kind,
+            span: Some(0..0),
+        }
+    }
+
+    fn scalar(v: Value, source: Option<&str>) -> LeafKind {
+        LeafKind::Scalar {
+            value: v,
+            source: source.map(str::to_string),
+        }
+    }
+
+    /// The spec's Appendix A document: a top comment, a.b: hello, n: 42,
+    /// l: [true], x_unencrypted: plain.
+    fn appendix_a() -> Vec<Leaf> {
+        vec![
+            leaf(
+                &[],
+                0,
+                LeafKind::Comment(Zeroizing::new(" a comment".into())),
+            ),
+            leaf(&["a", "b"], 1, scalar(Value::str("hello"), None)),
+            leaf(&["n"], 0, scalar(Value::Int(42), Some("42"))),
+            leaf(&["l"], 1, scalar(Value::Bool(true), Some("true"))),
+            leaf(&["x_unencrypted"], 0, scalar(Value::str("plain"), None)),
+        ]
+    }
+
+    fn key() -> DataKey {
+        DataKey::from_bytes(std::array::from_fn(|i| i as u8))
+    }
+
+    fn groups() -> Vec<KeyGroup> {
+        vec![KeyGroup {
+            age: vec![AgeKey {
+                recipient: "age1test".into(),
+                enc: "x".into(),
+            }],
+            other: vec![],
+        }]
+    }
+
+    /// Encrypt `leaves` and return the encrypted document, as a parser
+    /// would see the output.
+    fn encrypt_fake(leaves: Vec<Leaf>, settings: &EncryptSettings) -> FakeDoc {
+        let doc = FakeDoc {
+            leaves: leaves.clone(),
+            metadata: None,
+            rendered: RefCell::new(None),
+        };
+        encrypt(
+            &doc,
+            &key(),
+            groups(),
+            None,
+            settings,
+            Timestamp::parse_rfc3339("2024-01-01T00:00:00Z").unwrap(),
+        )
+        .unwrap();
+        let (edits, meta) = doc.rendered.into_inner().unwrap();
+        let leaves = leaves
+            .into_iter()
+            .zip(edits)
+            .map(|(mut l, e)| {
+                if let Replacement::Encrypted(enc) = e {
+                    l.kind = match l.kind {
+                        LeafKind::Comment(_) => LeafKind::Comment(Zeroizing::new(enc)),
+                        LeafKind::Scalar { .. } => scalar(Value::str(enc), None),
+                    };
+                }
+                l
+            })
+            .collect();
+        FakeDoc {
+            leaves,
+            metadata: meta,
+            rendered: RefCell::new(None),
+        }
+    }
+
+    #[test]
+    fn appendix_a_mac_and_round_trip() {
+        let enc = encrypt_fake(appendix_a(), &EncryptSettings::default());
+        let meta = metadata(&enc).unwrap();
+        // The MAC decrypts to the spec's SHA-512 of hello, 42, True, plain.
+        let mac = cipher::decrypt(
+            &key(),
+            &EncValue::parse(&meta.mac).unwrap(),
+            b"2024-01-01T00:00:00Z",
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(mac.to_vec()).unwrap(),
+            "3005D18BB8831328815C7DB635B4F45A310616801748EBE80138E60031686BB8D2E2BC15A342B5A83D53246743DA247BF784CBFDFDB1DAF8DCFC9F3F542F3CFF"
+        );
+        // The suffix rule left x_unencrypted alone; everything else is ENC.
+        assert!(
+            matches!(&enc.leaves[4].kind, LeafKind::Scalar { value: Value::Str(s), .. } if s.as_str() == "plain")
+        );
+        let (edits, warnings) =
+            decrypt_leaves(&enc, &meta, &key(), DecryptOptions::default()).unwrap();
+        assert!(warnings.is_empty());
+        let texts: Vec<String> = edits
+            .iter()
+            .map(|e| match e {
+                Replacement::Decrypted(Decrypted::Scalar { text, .. }) => text.to_string(),
+                Replacement::Decrypted(Decrypted::Comment(t)) => t.to_string(),
+                Replacement::Keep => "<keep>".into(),
+                Replacement::Encrypted(_) => unreachable!(),
+            })
+            .collect();
+        // The bool keeps its source spelling `true` (Go's ParseBool reads it).
+        assert_eq!(texts, [" a comment", "hello", "42", "true", "<keep>"]);
+    }
+
+    #[test]
+    fn swapped_or_moved_values_are_refused() {
+        let enc = encrypt_fake(appendix_a(), &EncryptSettings::default());
+        let meta = metadata(&enc).unwrap();
+        // Moving the ciphertext of a.b to n breaks its AAD binding: exit 25.
+        let mut moved = FakeDoc {
+            leaves: enc.leaves.clone(),
+            metadata: enc.metadata.clone(),
+            rendered: RefCell::new(None),
+        };
+        moved.leaves[2].kind = moved.leaves[1].kind.clone();
+        let err = decrypt_leaves(&moved, &meta, &key(), DecryptOptions::default()).unwrap_err();
+        assert_eq!(err.exit_code(), 25);
+        // Changing an unencrypted value passes AES but fails the MAC: exit 51.
+        let mut changed = FakeDoc {
+            leaves: enc.leaves.clone(),
+            metadata: enc.metadata.clone(),
+            rendered: RefCell::new(None),
+        };
+        changed.leaves[4].kind = scalar(Value::str("plain!"), None);
+        let err = decrypt_leaves(&changed, &meta, &key(), DecryptOptions::default()).unwrap_err();
+        assert_eq!(err.exit_code(), 51);
+        // ... unless the user says --ignore-mac, which still warns.
+        let (_, warnings) =
+            decrypt_leaves(&changed, &meta, &key(), DecryptOptions { ignore_mac: true }).unwrap();
+        assert_eq!(warnings.len(), 1);
+    }
+
+    #[test]
+    fn list_items_in_swapped_order_fail_the_mac() {
+        let items = vec![
+            leaf(&["l"], 1, scalar(Value::str("one"), None)),
+            leaf(&["l"], 1, scalar(Value::str("two"), None)),
+        ];
+        let mut enc = encrypt_fake(items, &EncryptSettings::default());
+        let meta = metadata(&enc).unwrap();
+        enc.leaves.swap(0, 1);
+        let err = decrypt_leaves(&enc, &meta, &key(), DecryptOptions::default()).unwrap_err();
+        assert_eq!(err.exit_code(), 51);
+    }
+
+    #[test]
+    fn encrypted_regex_and_mac_only_encrypted() {
+        let settings = EncryptSettings {
+            rule: Rule::from_field("encrypted_regex", "^password$").unwrap(),
+            mac_only_encrypted: true,
+        };
+        let leaves = vec![
+            leaf(&["user"], 0, scalar(Value::str("bob"), None)),
+            leaf(&["password"], 0, scalar(Value::str("hunter2"), None)),
+        ];
+        let enc = encrypt_fake(leaves, &settings);
+        assert!(
+            matches!(&enc.leaves[0].kind, LeafKind::Scalar { value: Value::Str(s), .. } if s.as_str() == "bob")
+        );
+        let meta = metadata(&enc).unwrap();
+        assert!(meta.mac_only_encrypted);
+        // With mac_only_encrypted, clear values are outside the MAC.
+        let mut changed = FakeDoc {
+            leaves: enc.leaves.clone(),
+            metadata: enc.metadata.clone(),
+            rendered: RefCell::new(None),
+        };
+        changed.leaves[0].kind = scalar(Value::str("eve"), None);
+        assert!(decrypt_leaves(&changed, &meta, &key(), DecryptOptions::default()).is_ok());
+    }
+
+    #[test]
+    fn an_encrypted_document_is_not_encrypted_again() {
+        let enc = encrypt_fake(appendix_a(), &EncryptSettings::default());
+        let err = encrypt(
+            &enc,
+            &key(),
+            groups(),
+            None,
+            &EncryptSettings::default(),
+            now_utc(),
+        )
+        .err()
+        .unwrap();
+        assert_eq!(err.exit_code(), 203);
+    }
+}

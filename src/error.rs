@@ -41,7 +41,10 @@ impl Location {
     /// The location of byte offset `at` in `src`.
     pub fn of(src: &str, at: usize) -> Location {
         let at = at.min(src.len());
-        let at = (0..=at).rev().find(|&i| src.is_char_boundary(i)).unwrap_or(0);
+        let at = (0..=at)
+            .rev()
+            .find(|&i| src.is_char_boundary(i))
+            .unwrap_or(0);
         let before = &src[..at];
         let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);

@@ -132,7 +132,9 @@ pub fn parse_plaintext(ty: ValueType, text: &str) -> Result<Value, String> {
 
 fn same_value(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()),
+        (Value::Float(x), Value::Float(y)) => {
+            x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan())
+        }
         _ => a == b,
     }
 }
@@ -140,12 +142,11 @@ fn same_value(a: &Value, b: &Value) -> bool {
 /// The plaintext to encrypt for `value`, whose token in the source was
 /// `source` (for non-strings). See the module documentation.
 pub fn plaintext_for(value: &Value, source: Option<&str>) -> Zeroizing<String> {
-    if let (Some(src), false) = (source, matches!(value, Value::Str(_))) {
-        if let Ok(parsed) = parse_plaintext(value.value_type(), src) {
-            if same_value(&parsed, value) {
-                return Zeroizing::new(src.to_string());
-            }
-        }
+    if let (Some(src), false) = (source, matches!(value, Value::Str(_)))
+        && let Ok(parsed) = parse_plaintext(value.value_type(), src)
+        && same_value(&parsed, value)
+    {
+        return Zeroizing::new(src.to_string());
     }
     canonical(value)
 }
@@ -217,7 +218,13 @@ impl Timestamp {
                 None
             }
         };
-        if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        if b.len() < 20
+            || b[4] != b'-'
+            || b[7] != b'-'
+            || b[10] != b'T'
+            || b[13] != b':'
+            || b[16] != b':'
+        {
             return None;
         }
         let (year, month, day) = (num(0..4)? as i32, num(5..7)?, num(8..10)?);
@@ -298,7 +305,7 @@ mod tests {
         assert_eq!(go_float(1e10), "10000000000");
         assert_eq!(go_float(6.02e23), "602000000000000000000000");
         assert_eq!(go_float(1e-7), "0.0000001");
-        assert_eq!(go_float(3.14), "3.14");
+        assert_eq!(go_float(2.5), "2.5");
         assert_eq!(go_float(f64::INFINITY), "+Inf");
         assert_eq!(go_float(f64::NEG_INFINITY), "-Inf");
         assert_eq!(go_float(f64::NAN), "NaN");
@@ -318,11 +325,20 @@ mod tests {
         // YAML reads 0x1F as 31 and 017 as 15; Go's Atoi does not.
         assert_eq!(*plaintext_for(&Value::Int(31), Some("0x1F")), "31");
         assert_eq!(*plaintext_for(&Value::Int(15), Some("017")), "15");
-        assert_eq!(*plaintext_for(&Value::Float(f64::INFINITY), Some(".inf")), "+Inf");
+        assert_eq!(
+            *plaintext_for(&Value::Float(f64::INFINITY), Some(".inf")),
+            "+Inf"
+        );
         // A big JSON integer is a float to SOPS, but its digits survive.
         let big = "12345678901234567890";
-        assert_eq!(*plaintext_for(&Value::Float(big.parse().unwrap()), Some(big)), big);
-        assert_eq!(*canonical(&Value::Float(big.parse().unwrap())), "12345678901234567000");
+        assert_eq!(
+            *plaintext_for(&Value::Float(big.parse().unwrap()), Some(big)),
+            big
+        );
+        assert_eq!(
+            *canonical(&Value::Float(big.parse().unwrap())),
+            "12345678901234567000"
+        );
     }
 
     #[test]
@@ -345,7 +361,9 @@ mod tests {
         let t = Timestamp::parse_rfc3339("2024-01-01T00:00:00+00:00").unwrap();
         assert_eq!(t.to_rfc3339(), "2024-01-01T00:00:00Z");
         assert_eq!(
-            Timestamp::parse_rfc3339("2026-11-22T17:00:13.999Z").unwrap().to_rfc3339(),
+            Timestamp::parse_rfc3339("2026-11-22T17:00:13.999Z")
+                .unwrap()
+                .to_rfc3339(),
             "2026-11-22T17:00:13Z"
         );
         assert!(Timestamp::parse_rfc3339("2024-02-30T00:00:00Z").is_none());

@@ -31,7 +31,10 @@ mod tests {
     fn matches_the_spec_table() {
         // Rows of the spec's section 2.3.
         assert_eq!(for_path(&p(&["name"])), "name:");
-        assert_eq!(for_path(&p(&["nested", "inner", "secret"])), "nested:inner:secret:");
+        assert_eq!(
+            for_path(&p(&["nested", "inner", "secret"])),
+            "nested:inner:secret:"
+        );
         assert_eq!(for_path(&p(&[])), ":");
         assert_eq!(for_path(&p(&["DEFAULT", "k"])), "DEFAULT:k:");
         assert_eq!(for_path(&p(&["  SPACED "])), "  SPACED :");

@@ -46,17 +46,31 @@ impl MacHasher {
 pub fn mac_aad(lastmodified: &str) -> Result<String, Error> {
     Timestamp::parse_rfc3339(lastmodified)
         .map(|t| t.to_rfc3339())
-        .ok_or_else(|| Error::Metadata(format!("lastmodified {lastmodified:?} is not an RFC 3339 time")))
+        .ok_or_else(|| {
+            Error::Metadata(format!(
+                "lastmodified {lastmodified:?} is not an RFC 3339 time"
+            ))
+        })
 }
 
 /// Encrypt the MAC hex for storage in the metadata.
 pub fn seal(key: &DataKey, hex: &str, lastmodified: &str) -> Result<String, Error> {
     let aad = mac_aad(lastmodified)?;
-    Ok(cipher::encrypt(key, hex.as_bytes(), aad.as_bytes(), ValueType::Str))
+    Ok(cipher::encrypt(
+        key,
+        hex.as_bytes(),
+        aad.as_bytes(),
+        ValueType::Str,
+    ))
 }
 
 /// Check the stored `mac` against the one computed from the values.
-pub fn verify(key: &DataKey, stored: &str, lastmodified: &str, computed_hex: &str) -> Result<(), Error> {
+pub fn verify(
+    key: &DataKey,
+    stored: &str,
+    lastmodified: &str,
+    computed_hex: &str,
+) -> Result<(), Error> {
     if stored.is_empty() {
         return Err(Error::MacMismatch("the file has no MAC".into()));
     }
@@ -90,7 +104,13 @@ mod tests {
             "3005D18BB8831328815C7DB635B4F45A310616801748EBE80138E60031686BB8D2E2BC15A342B5A83D53246743DA247BF784CBFDFDB1DAF8DCFC9F3F542F3CFF"
         );
         let key = DataKey::from_bytes(std::array::from_fn(|i| i as u8));
-        let sealed = cipher::encrypt_with_iv(&key, hex.as_bytes(), b"2024-01-01T00:00:00Z", ValueType::Str, &[0x55; 32]);
+        let sealed = cipher::encrypt_with_iv(
+            &key,
+            hex.as_bytes(),
+            b"2024-01-01T00:00:00Z",
+            ValueType::Str,
+            &[0x55; 32],
+        );
         assert_eq!(
             sealed,
             "ENC[AES256_GCM,data:BMAN4xbQqdQ2eTxBOnr4iS+TU8XbeTk8Wo/8HyJ/975GEColyoVJEIjQN66r/9HEk4ZKxyLds/bj0hP9yAC5khZ3ZrNZxIPUmq5zze21zcd9xHQ1RCxF2mxdGKk44hiFOQW4yKx6q2Y3Z6bZ1zkrG1SG6VYe4UUMZwaSCGlOGjY=,iv:VVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVU=,tag:xNKbQrtAUsfUsJQkKJIK6Q==,type:str]"

@@ -4,5 +4,6 @@
 pub mod aad;
 pub mod cipher;
 pub mod mac;
+pub mod shamir;
 
 pub use cipher::{DataKey, EncValue};

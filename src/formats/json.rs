@@ -12,7 +12,9 @@ pub struct JsonDocument<'a> {
 impl<'a> JsonDocument<'a> {
     pub fn parse(src: &'a str) -> Result<JsonDocument<'a>, FormatError> {
         let _ = src;
-        Err(FormatError::SpanCheck("JSON support is not built yet".into()))
+        Err(FormatError::SpanCheck(
+            "JSON support is not built yet".into(),
+        ))
     }
 }
 
@@ -23,7 +25,14 @@ impl Document for JsonDocument<'_> {
     fn metadata(&self) -> Option<&MetaNode> {
         self.metadata.as_ref()
     }
-    fn render(&self, _edits: &[Replacement], _metadata: Option<&MetaNode>) -> Result<Rendered, FormatError> {
-        Ok(Rendered { text: self.src.to_string(), warnings: vec![] })
+    fn render(
+        &self,
+        _edits: &[Replacement],
+        _metadata: Option<&MetaNode>,
+    ) -> Result<Rendered, FormatError> {
+        Ok(Rendered {
+            text: self.src.to_string(),
+            warnings: vec![],
+        })
     }
 }

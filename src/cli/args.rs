@@ -1,0 +1,146 @@
+//! The command-line interface. Flag names and meanings follow sops, so that
+//! `alias sops=shroud` works for age users.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "shroud",
+    version,
+    about = "Encrypt the values of YAML and JSON files in the SOPS format, keeping every other byte",
+    long_about = "shroud encrypts only the values of structured config files, so keys, comments and \
+layout stay readable in review. Files are SOPS 3.x files: the real sops decrypts what shroud \
+writes, and shroud decrypts every age-keyed sops file.",
+    after_help = "Examples:\n  shroud encrypt -i secrets.yaml\n  shroud decrypt secrets.yaml\n  \
+shroud decrypt --extract '[\"db\"][\"password\"]' secrets.yaml\n  SOPS_AGE_KEY=\"$KEY\" shroud decrypt secrets.json"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Encrypt a file's values (to standard output unless -i or --output)
+    #[command(after_help = "Examples:\n  shroud encrypt -i secrets.yaml\n  \
+shroud encrypt --age age1... config.json > config.enc.json\n  \
+shroud encrypt --encrypted-regex '^(data|stringData)$' -i secret.yaml")]
+    Encrypt(EncryptArgs),
+    /// Decrypt a file (to standard output unless -i or --output)
+    #[command(after_help = "Examples:\n  shroud decrypt secrets.yaml\n  \
+shroud decrypt --extract '[\"db\"][\"password\"]' secrets.yaml\n  \
+SOPS_AGE_KEY_FILE=key.txt shroud decrypt -i secrets.json")]
+    Decrypt(DecryptArgs),
+    /// Make a new age identity (prints it, or writes the default key file)
+    #[command(after_help = "Examples:\n  shroud keygen > key.txt\n  shroud keygen --default")]
+    Keygen(KeygenArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct IoArgs {
+    /// The file to read; `-` or nothing reads standard input
+    pub file: Option<PathBuf>,
+    /// Write the result back to the file (atomically)
+    #[arg(short = 'i', long = "in-place")]
+    pub in_place: bool,
+    /// Write the result to this file instead of standard output
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The input format: yaml or json (default: from the file name)
+    #[arg(long, value_name = "TYPE")]
+    pub input_type: Option<String>,
+    /// The output format (default: the input format)
+    #[arg(long, value_name = "TYPE")]
+    pub output_type: Option<String>,
+    /// Treat standard input as if it came from this file name
+    #[arg(long, value_name = "NAME")]
+    pub filename_override: Option<PathBuf>,
+}
+
+impl IoArgs {
+    /// The input path, `None` for standard input.
+    pub fn path(&self) -> Option<&std::path::Path> {
+        self.file.as_deref().filter(|p| p.as_os_str() != "-")
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct EncryptArgs {
+    #[command(flatten)]
+    pub io: IoArgs,
+    /// Comma-separated age recipients (age1..., ssh-ed25519 ..., ssh-rsa ...)
+    #[arg(
+        short = 'a',
+        long = "age",
+        env = "SOPS_AGE_RECIPIENTS",
+        value_name = "RECIPIENTS"
+    )]
+    pub age: Option<String>,
+    /// Keys ending with this suffix stay in clear text (default _unencrypted)
+    #[arg(
+        long,
+        value_name = "SUFFIX",
+        help_heading = "Encryption rules (choose one)"
+    )]
+    pub unencrypted_suffix: Option<String>,
+    /// Only keys ending with this suffix are encrypted
+    #[arg(
+        long,
+        value_name = "SUFFIX",
+        help_heading = "Encryption rules (choose one)"
+    )]
+    pub encrypted_suffix: Option<String>,
+    /// Keys matching this regex stay in clear text
+    #[arg(
+        long,
+        value_name = "REGEX",
+        help_heading = "Encryption rules (choose one)"
+    )]
+    pub unencrypted_regex: Option<String>,
+    /// Only keys matching this regex are encrypted
+    #[arg(
+        long,
+        value_name = "REGEX",
+        help_heading = "Encryption rules (choose one)"
+    )]
+    pub encrypted_regex: Option<String>,
+    /// Values under a comment matching this regex stay in clear text
+    #[arg(
+        long,
+        value_name = "REGEX",
+        help_heading = "Encryption rules (choose one)"
+    )]
+    pub unencrypted_comment_regex: Option<String>,
+    /// Only values under a comment matching this regex are encrypted
+    #[arg(
+        long,
+        value_name = "REGEX",
+        help_heading = "Encryption rules (choose one)"
+    )]
+    pub encrypted_comment_regex: Option<String>,
+    /// Compute the MAC over encrypted values only
+    #[arg(long, help_heading = "Encryption rules (choose one)")]
+    pub mac_only_encrypted: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DecryptArgs {
+    #[command(flatten)]
+    pub io: IoArgs,
+    /// Print only the value at this path, e.g. '["db"]["password"]'
+    #[arg(long, value_name = "PATH")]
+    pub extract: Option<String>,
+    /// Decrypt even if the MAC does not match (the file may have been altered)
+    #[arg(long)]
+    pub ignore_mac: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct KeygenArgs {
+    /// Write the identity to the default key file
+    /// ($XDG_CONFIG_HOME/sops/age/keys.txt) if it has none yet
+    #[arg(long)]
+    pub default: bool,
+}

@@ -1,0 +1,48 @@
+//! `shroud decrypt`.
+
+use anyhow::{Context, Result};
+
+use super::args::DecryptArgs;
+use super::{
+    as_text, destination, display_name, input_format, io, keyring, output_format, warn,
+    write_output,
+};
+use shroud::engine::{self, DecryptOptions};
+
+pub fn run(args: DecryptArgs) -> Result<()> {
+    let path = args.io.path();
+    let name = display_name(path);
+    let format = input_format(
+        args.io.input_type.as_deref(),
+        path,
+        args.io.filename_override.as_deref(),
+    )?;
+    output_format(args.io.output_type.as_deref(), format)?;
+    let dest = destination(args.io.in_place, args.io.output.clone(), path)?;
+    let extract = args
+        .extract
+        .as_deref()
+        .map(shroud::treepath::parse)
+        .transpose()?;
+
+    let input = io::read_input(path)?;
+    let text = as_text(&input, &name)?;
+    let doc = format.parse(text).with_context(|| name.clone())?;
+    let meta = engine::metadata(doc.as_ref()).with_context(|| name.clone())?;
+    let key = keyring::data_key(&meta).with_context(|| name.clone())?;
+    let options = DecryptOptions {
+        ignore_mac: args.ignore_mac,
+    };
+    let out = engine::decrypt(doc.as_ref(), &meta, &key, options).with_context(|| name.clone())?;
+    for w in &out.warnings {
+        warn(&format!("{name}: {w}"));
+    }
+    match extract {
+        None => write_output(&dest, out.text.as_bytes()),
+        Some(path_expr) => {
+            let value = super::extract::extract(format, &out.text, &path_expr)
+                .with_context(|| name.clone())?;
+            write_output(&dest, value.as_bytes())
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! `shroud encrypt`.
+
+use anyhow::{Context, Result};
+
+use super::args::EncryptArgs;
+use super::{
+    as_text, destination, display_name, input_format, io, keyring, output_format, warn,
+    write_output,
+};
+use shroud::crypto::DataKey;
+use shroud::engine::{self, EncryptSettings};
+use shroud::rules::Rule;
+
+pub fn run(args: EncryptArgs) -> Result<()> {
+    let path = args.io.path();
+    let name = display_name(path);
+    let format = input_format(
+        args.io.input_type.as_deref(),
+        path,
+        args.io.filename_override.as_deref(),
+    )?;
+    output_format(args.io.output_type.as_deref(), format)?;
+    let dest = destination(args.io.in_place, args.io.output.clone(), path)?;
+
+    let rule = Rule::from_options(&[
+        ("unencrypted_suffix", args.unencrypted_suffix.as_deref()),
+        ("encrypted_suffix", args.encrypted_suffix.as_deref()),
+        ("unencrypted_regex", args.unencrypted_regex.as_deref()),
+        ("encrypted_regex", args.encrypted_regex.as_deref()),
+        (
+            "unencrypted_comment_regex",
+            args.unencrypted_comment_regex.as_deref(),
+        ),
+        (
+            "encrypted_comment_regex",
+            args.encrypted_comment_regex.as_deref(),
+        ),
+    ])?;
+    let settings = EncryptSettings {
+        rule,
+        mac_only_encrypted: args.mac_only_encrypted,
+    };
+
+    // Parse before asking for keys: a malformed file should fail fast, and
+    // must not create a default identity as a side effect.
+    let input = io::read_input(path)?;
+    let text = as_text(&input, &name)?;
+    let doc = format.parse(text).with_context(|| name.clone())?;
+    if doc.metadata().is_some() {
+        return Err(anyhow::Error::new(shroud::error::Error::AlreadyEncrypted).context(name));
+    }
+
+    let recipients = keyring::encryption_recipients(args.age.as_deref())?;
+    let key = DataKey::generate();
+    let groups = keyring::wrap_for(&key, &recipients)?;
+    let out = engine::encrypt(
+        doc.as_ref(),
+        &key,
+        groups,
+        None,
+        &settings,
+        engine::now_utc(),
+    )
+    .with_context(|| name.clone())?;
+    for w in &out.warnings {
+        warn(&format!("{name}: {w}"));
+    }
+    write_output(&dest, out.text.as_bytes())
+}

@@ -1,0 +1,194 @@
+//! Command-line parsing and the edge of the program: printing and exit codes.
+
+mod args;
+mod decrypt;
+mod encrypt;
+mod extract;
+mod io;
+mod keygen;
+mod keyring;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command};
+use shroud::error::{FormatError, exit};
+use shroud::formats::Format;
+
+/// An error that carries its own exit code and message.
+#[derive(Debug)]
+pub struct Fail {
+    pub code: i32,
+    pub message: String,
+}
+
+impl Fail {
+    pub fn new(code: i32, message: impl Into<String>) -> Fail {
+        Fail {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Fail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Fail {}
+
+/// The SOPS exit code for an error anywhere in the chain.
+fn exit_code(err: &anyhow::Error) -> i32 {
+    for cause in err.chain() {
+        if let Some(f) = cause.downcast_ref::<Fail>() {
+            return f.code;
+        }
+        if let Some(e) = cause.downcast_ref::<shroud::error::Error>() {
+            return e.exit_code();
+        }
+        if let Some(e) = cause.downcast_ref::<FormatError>() {
+            return e.exit_code();
+        }
+    }
+    exit::GENERIC
+}
+
+pub fn warn(message: &str) {
+    eprintln!("shroud: warning: {message}");
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Encrypt(a) => encrypt::run(a),
+        Command::Decrypt(a) => decrypt::run(a),
+        Command::Keygen(a) => keygen::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("shroud: error: {err:#}");
+            ExitCode::from(u8::try_from(exit_code(&err)).unwrap_or(1))
+        }
+    }
+}
+
+/// Work out the input format from `--input-type`, the file name, or
+/// `--filename-override`.
+pub fn input_format(
+    explicit: Option<&str>,
+    path: Option<&Path>,
+    name_override: Option<&Path>,
+) -> anyhow::Result<Format> {
+    if let Some(name) = explicit {
+        return Format::from_name(name).ok_or_else(|| {
+            Fail::new(
+                exit::GENERIC,
+                format!("unknown --input-type {name:?} (expected yaml or json)"),
+            )
+            .into()
+        });
+    }
+    let named = name_override.or(path);
+    match named {
+        Some(p) => Format::from_path(p).ok_or_else(|| {
+            Fail::new(
+                exit::GENERIC,
+                format!(
+                    "{}: cannot tell the format from the file name; use --input-type yaml or json",
+                    p.display()
+                ),
+            )
+            .into()
+        }),
+        None => Err(Fail::new(
+            exit::CONFLICTING_PARAMETERS,
+            "reading standard input needs --input-type or --filename-override to know the format",
+        )
+        .into()),
+    }
+}
+
+/// The output format: `--output-type` or the input's. Converting between
+/// formats is not supported yet, and saying so beats writing a wrong file.
+pub fn output_format(explicit: Option<&str>, input: Format) -> anyhow::Result<Format> {
+    let Some(name) = explicit else {
+        return Ok(input);
+    };
+    let f = Format::from_name(name).ok_or_else(|| {
+        Fail::new(
+            exit::GENERIC,
+            format!("unknown --output-type {name:?} (expected yaml or json)"),
+        )
+    })?;
+    if f != input {
+        return Err(Fail::new(
+            exit::GENERIC,
+            format!("converting {input} to {f} is not supported yet; leave out --output-type"),
+        )
+        .into());
+    }
+    Ok(f)
+}
+
+/// Where the result goes.
+pub enum Destination {
+    Stdout,
+    File(PathBuf),
+}
+
+/// Resolve `-i` / `--output` the way SOPS does: they exclude each other,
+/// and `-i` needs a file.
+pub fn destination(
+    in_place: bool,
+    output: Option<PathBuf>,
+    input: Option<&Path>,
+) -> anyhow::Result<Destination> {
+    match (in_place, output, input) {
+        (true, Some(_), _) => Err(Fail::new(
+            exit::CONFLICTING_PARAMETERS,
+            "--in-place and --output cannot be used together",
+        )
+        .into()),
+        (true, None, None) => Err(Fail::new(
+            exit::CONFLICTING_PARAMETERS,
+            "--in-place needs a file, not standard input",
+        )
+        .into()),
+        (true, None, Some(p)) => Ok(Destination::File(p.to_path_buf())),
+        (false, Some(o), _) => Ok(Destination::File(o)),
+        (false, None, _) => Ok(Destination::Stdout),
+    }
+}
+
+pub fn write_output(dest: &Destination, data: &[u8]) -> anyhow::Result<()> {
+    match dest {
+        Destination::Stdout => io::write_stdout(data),
+        Destination::File(p) => io::write_atomic(p, data),
+    }
+}
+
+/// The text of an input, which must be UTF-8 for the structured formats.
+pub fn as_text<'a>(bytes: &'a [u8], name: &str) -> anyhow::Result<&'a str> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let loc = shroud::error::Location::of(
+            &String::from_utf8_lossy(&bytes[..e.valid_up_to()]),
+            e.valid_up_to(),
+        );
+        Fail::new(
+            exit::COULD_NOT_READ_INPUT,
+            format!("{name}: {loc}: the file is not valid UTF-8"),
+        )
+        .into()
+    })
+}
+
+/// How a file is named in messages.
+pub fn display_name(path: Option<&Path>) -> String {
+    path.map_or_else(|| "<stdin>".to_string(), |p| p.display().to_string())
+}

@@ -1,0 +1,82 @@
+//! Shared helpers for the integration tests: running `shroud` in an isolated
+//! environment, and finding the real `sops` and `age` binaries.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The folder of committed test keys (public, labelled test keys).
+pub fn keys_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/keys")
+}
+
+pub fn testdata(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(rel)
+}
+
+/// The shared corpus of real-world files beside the checkout.
+pub fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/helm")
+}
+
+/// The public key of a test identity (`alice`, `bob`).
+pub fn recipient(name: &str) -> String {
+    let text = std::fs::read_to_string(keys_dir().join(format!("{name}.txt"))).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("# public key: "))
+        .expect("test key has a public key line")
+        .to_string()
+}
+
+pub fn identity_file(name: &str) -> PathBuf {
+    keys_dir().join(format!("{name}.txt"))
+}
+
+/// Environment variables that would let a test see the developer's own keys.
+const KEY_VARS: &[&str] = &[
+    "SOPS_AGE_KEY",
+    "SOPS_AGE_KEY_FILE",
+    "SOPS_AGE_KEY_CMD",
+    "SOPS_AGE_RECIPIENTS",
+    "SOPS_AGE_SSH_PRIVATE_KEY_FILE",
+    "SOPS_AGE_SSH_PRIVATE_KEY_CMD",
+    "SOPS_CONFIG",
+    "SOPS_EDITOR",
+    "EDITOR",
+    "XDG_CONFIG_HOME",
+];
+
+/// A command with HOME pointed at `home` and every key source cleared.
+pub fn isolated(program: &Path, home: &Path) -> Command {
+    let mut cmd = Command::new(program);
+    for v in KEY_VARS {
+        cmd.env_remove(v);
+    }
+    cmd.env("HOME", home).env("SOPS_DISABLE_VERSION_CHECK", "1");
+    cmd
+}
+
+/// `shroud` with an isolated environment.
+pub fn shroud(home: &Path) -> Command {
+    isolated(Path::new(env!("CARGO_BIN_EXE_shroud")), home)
+}
+
+fn on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// Find an external tool for an interop test. Under `CI=true` a missing tool
+/// fails the test; elsewhere the test is skipped with a message saying so.
+pub fn require_tool(name: &str) -> Option<PathBuf> {
+    if let Some(p) = on_path(name) {
+        return Some(p);
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{name} is not installed, and under CI=true interop tests must not skip (.ci/run installs it)");
+    }
+    eprintln!("SKIPPED: {name} is not on PATH; this interop test did not run");
+    None
+}
