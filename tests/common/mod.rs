@@ -11,7 +11,9 @@ pub fn keys_dir() -> PathBuf {
 }
 
 pub fn testdata(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(rel)
 }
 
 /// The shared corpus of real-world files beside the checkout.
@@ -75,7 +77,9 @@ pub fn require_tool(name: &str) -> Option<PathBuf> {
         return Some(p);
     }
     if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{name} is not installed, and under CI=true interop tests must not skip (.ci/run installs it)");
+        panic!(
+            "{name} is not installed, and under CI=true interop tests must not skip (.ci/run installs it)"
+        );
     }
     eprintln!("SKIPPED: {name} is not on PATH; this interop test did not run");
     None

@@ -1,0 +1,202 @@
+//! Interop with the real sops 3.11 and age binaries, both directions.
+//!
+//! Data equality is judged through sops's own eyes: a plaintext file's data
+//! is what `sops encrypt` then `sops decrypt --output-type json` prints for
+//! it, so both sides are read by the same YAML/JSON loader (go-yaml v3 and
+//! Go's encoding/json) and no third parser's opinions creep in.
+//!
+//! Locally these tests skip when sops or age is missing; under CI=true they
+//! fail instead (tests/common).
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::{identity_file, recipient, require_tool, shroud};
+
+struct Tools {
+    sops: PathBuf,
+    age: PathBuf,
+}
+
+fn tools() -> Option<Tools> {
+    Some(Tools {
+        sops: require_tool("sops")?,
+        age: require_tool("age")?,
+    })
+}
+
+fn ok(out: Output, what: &str) -> Vec<u8> {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// sops's reading of a plaintext file's data, as JSON.
+fn sops_view_of_plaintext(t: &Tools, home: &Path, plain: &Path) -> String {
+    let ext = plain.extension().unwrap().to_str().unwrap();
+    let enc = home.join(format!("view.enc.{ext}"));
+    let out = common::isolated(&t.sops, home)
+        .args(["encrypt", "--age", &recipient("alice"), "--output"])
+        .arg(&enc)
+        .arg(plain)
+        .output()
+        .unwrap();
+    ok(out, "sops encrypt of the plaintext");
+    sops_decrypt_json(t, home, &enc)
+}
+
+/// `sops decrypt --output-type json` of an encrypted file.
+fn sops_decrypt_json(t: &Tools, home: &Path, enc: &Path) -> String {
+    let out = common::isolated(&t.sops, home)
+        .env("SOPS_AGE_KEY_FILE", identity_file("alice"))
+        .args(["decrypt", "--output-type", "json"])
+        .arg(enc)
+        .output()
+        .unwrap();
+    String::from_utf8(ok(out, &format!("sops decrypt of {}", enc.display()))).unwrap()
+}
+
+fn shroud_encrypt(home: &Path, plain: &Path, out_path: &Path) {
+    let out = shroud(home)
+        .args(["encrypt", "--age", &recipient("alice"), "--output"])
+        .arg(out_path)
+        .arg(plain)
+        .output()
+        .unwrap();
+    ok(out, &format!("shroud encrypt of {}", plain.display()));
+}
+
+fn shroud_decrypt(home: &Path, enc: &Path) -> Vec<u8> {
+    let out = shroud(home)
+        .env("SOPS_AGE_KEY_FILE", identity_file("alice"))
+        .arg("decrypt")
+        .arg(enc)
+        .output()
+        .unwrap();
+    ok(out, &format!("shroud decrypt of {}", enc.display()))
+}
+
+const SAMPLES: &[&str] = &[
+    "interop/sample.yaml",
+    "interop/sample.json",
+    "interop/multidoc.yaml",
+];
+
+#[test]
+fn sops_decrypts_what_shroud_encrypts() {
+    let Some(t) = tools() else { return };
+    for rel in SAMPLES {
+        let home = tempfile::tempdir().unwrap();
+        let plain = common::testdata(rel);
+        let ext = plain.extension().unwrap().to_str().unwrap();
+        let enc = home.path().join(format!("shroud.enc.{ext}"));
+        shroud_encrypt(home.path(), &plain, &enc);
+        assert_eq!(
+            sops_decrypt_json(&t, home.path(), &enc),
+            sops_view_of_plaintext(&t, home.path(), &plain),
+            "{rel}: sops reads different data from shroud's file"
+        );
+    }
+}
+
+#[test]
+fn shroud_decrypts_what_sops_encrypts() {
+    let Some(t) = tools() else { return };
+    for rel in SAMPLES {
+        let home = tempfile::tempdir().unwrap();
+        let plain = common::testdata(rel);
+        let ext = plain.extension().unwrap().to_str().unwrap();
+        let enc = home.path().join(format!("sops.enc.{ext}"));
+        let out = common::isolated(&t.sops, home.path())
+            .args(["encrypt", "--age", &recipient("alice"), "--output"])
+            .arg(&enc)
+            .arg(&plain)
+            .output()
+            .unwrap();
+        ok(out, "sops encrypt");
+        let decrypted = shroud_decrypt(home.path(), &enc);
+        let back = home.path().join(format!("shroud-decrypted.{ext}"));
+        fs::write(&back, decrypted).unwrap();
+        assert_eq!(
+            sops_view_of_plaintext(&t, home.path(), &back),
+            sops_view_of_plaintext(&t, home.path(), &plain),
+            "{rel}: shroud's decryption of a sops file holds different data"
+        );
+    }
+}
+
+#[test]
+fn age_opens_the_wrapped_data_key() {
+    let Some(t) = tools() else { return };
+    let home = tempfile::tempdir().unwrap();
+    let plain = common::testdata("interop/sample.json");
+    let enc = home.path().join("shroud.enc.json");
+    shroud_encrypt(home.path(), &plain, &enc);
+    let doc: serde_json::Value = serde_json::from_slice(&fs::read(&enc).unwrap()).unwrap();
+    let armored = doc["sops"]["age"][0]["enc"].as_str().unwrap();
+    assert!(armored.starts_with("-----BEGIN AGE ENCRYPTED FILE-----\n"));
+    assert!(armored.ends_with("-----END AGE ENCRYPTED FILE-----\n"));
+    let wrapped = home.path().join("key.age");
+    fs::write(&wrapped, armored).unwrap();
+    let out = common::isolated(&t.age, home.path())
+        .arg("-d")
+        .arg("-i")
+        .arg(identity_file("alice"))
+        .arg(&wrapped)
+        .output()
+        .unwrap();
+    assert_eq!(ok(out, "age -d").len(), 32, "the data key is 32 bytes");
+}
+
+#[test]
+fn every_corpus_file_shroud_encrypts_decrypts_with_sops_to_the_same_data() {
+    let Some(t) = tools() else { return };
+    let mut files: Vec<PathBuf> = fs::read_dir(common::corpus_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for plain in &files {
+        let text = fs::read_to_string(plain).unwrap();
+        if text.trim().is_empty() {
+            continue; // refused by both tools (exit 92)
+        }
+        let home = tempfile::tempdir().unwrap();
+        let ext = plain.extension().unwrap().to_str().unwrap();
+        let enc = home.path().join(format!("shroud.enc.{ext}"));
+        shroud_encrypt(home.path(), plain, &enc);
+        let ours = sops_decrypt_json(&t, home.path(), &enc);
+        // Comment-only files: sops itself cannot encrypt them, but it must
+        // still open shroud's encryption of them.
+        let only_comments = text
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
+        if only_comments {
+            checked += 1;
+            continue;
+        }
+        if ours != sops_view_of_plaintext(&t, home.path(), plain) {
+            failures.push(plain.display().to_string());
+        }
+        checked += 1;
+    }
+    eprintln!(
+        "corpus interop: {checked} files decrypted by sops, {} with different data",
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "sops reads different data for:\n{}",
+        failures.join("\n")
+    );
+    assert!(checked >= 300, "only {checked} corpus files were checked");
+}
