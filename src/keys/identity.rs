@@ -16,6 +16,7 @@ use zeroize::Zeroizing;
 use super::default_key::default_key_file;
 use super::env::EnvSource;
 use super::interaction::Interaction;
+use super::ssh_lazy::LazySshIdentity;
 
 /// A loaded identity the age crate can use directly.
 type AgeIdentity = Box<dyn age::Identity + Send + Sync>;
@@ -212,6 +213,7 @@ impl Identities {
     }
 
     fn add_ssh_buffer(&mut self, name: String, bytes: &[u8], filename: Option<String>) {
+        let filename_for_prompt = filename.clone();
         match age::ssh::Identity::from_buffer(bytes, filename) {
             Ok(age::ssh::Identity::Unsupported(k)) => {
                 let why = match k {
@@ -231,8 +233,20 @@ impl Identities {
                 };
                 self.fail(name, why);
             }
+            Ok(age::ssh::Identity::Encrypted(key)) => {
+                let file = filename_for_prompt.unwrap_or_else(|| name.clone());
+                match LazySshIdentity::new(key, file, self.interaction.clone()) {
+                    Some(id) => {
+                        self.native.push(Box::new(id));
+                        self.sources.push(SourceReport {
+                            name,
+                            status: SourceStatus::Loaded(1),
+                        });
+                    }
+                    None => self.fail(name, "cannot read the key's public half".to_string()),
+                }
+            }
             Ok(id) => {
-                let id = id.with_callbacks(self.interaction.clone());
                 self.native.push(Box::new(id));
                 self.sources.push(SourceReport {
                     name,

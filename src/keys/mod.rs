@@ -12,6 +12,7 @@ mod env;
 mod identity;
 mod interaction;
 mod recipient;
+mod ssh_lazy;
 mod wrap;
 
 #[cfg(test)]

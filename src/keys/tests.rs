@@ -558,3 +558,64 @@ fn sops_and_shroud_read_each_others_enc() {
     let back: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(back["secret"], "hello");
 }
+
+/// A prompt that answers every passphrase request with a fixed value and
+/// counts how often it was asked.
+struct CountingPrompt {
+    answer: &'static str,
+    asked: std::sync::atomic::AtomicUsize,
+}
+
+impl Prompt for CountingPrompt {
+    fn message(&self, _: &str) {}
+    fn confirm(&self, _: &str, _: &str, _: Option<&str>) -> Option<bool> {
+        None
+    }
+    fn public_string(&self, _: &str) -> Option<String> {
+        None
+    }
+    fn passphrase(&self, _: &str) -> Option<age::secrecy::SecretString> {
+        self.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Some(self.answer.to_string().into())
+    }
+}
+
+#[test]
+fn encrypted_ssh_key_prompts_once_and_only_for_its_own_stanzas() {
+    let Some(bin) = tool("ssh-keygen") else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    let ssh = home.path().join(".ssh");
+    std::fs::create_dir(&ssh).unwrap();
+    let out = Command::new(bin)
+        .args(["-q", "-t", "ed25519", "-N", "pw", "-f"])
+        .arg(ssh.join("id_ed25519"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let public = std::fs::read_to_string(ssh.join("id_ed25519.pub")).unwrap();
+    let (secret, r_x) = generate_identity();
+    let env = env_with(&[("SOPS_AGE_KEY", secret.to_string())], home.path());
+
+    let k = key();
+    let to_ssh = wrap(&k, &Recipient::parse(&public).unwrap()).unwrap();
+    let to_x = wrap(&k, &Recipient::parse(&r_x).unwrap()).unwrap();
+
+    // Non-interactive: the encrypted key is skipped, the X25519 key works.
+    let ids = Identities::load_from(&env);
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert_eq!(&unwrap(&to_x, &ids).unwrap()[..], &k);
+    assert!(matches!(unwrap(&to_ssh, &ids), Err(Error::NoKey(_))));
+
+    let prompt = std::sync::Arc::new(CountingPrompt {
+        answer: "pw",
+        asked: Default::default(),
+    });
+    let ids = Identities::load_with(&env, Interaction::new(prompt.clone()));
+    assert_eq!(&unwrap(&to_x, &ids).unwrap()[..], &k);
+    assert_eq!(prompt.asked.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert_eq!(&unwrap(&to_ssh, &ids).unwrap()[..], &k);
+    assert_eq!(&unwrap(&to_ssh, &ids).unwrap()[..], &k);
+    assert_eq!(prompt.asked.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
