@@ -147,6 +147,11 @@ pub enum Error {
     #[error("invalid identity in {source_name}: {reason}")]
     BadIdentity { source_name: String, reason: String },
 
+    /// Wrapping the data key to a recipient failed (e.g. its plugin is
+    /// missing).
+    #[error("could not encrypt the data key to {recipient}: {reason}")]
+    KeyWrap { recipient: String, reason: String },
+
     #[error("invalid encryption rule: {0}")]
     Rule(String),
 
@@ -174,6 +179,7 @@ impl Error {
             Error::NoRecipients(_) => exit::NO_ENCRYPTION_KEY_FOUND,
             Error::BadRecipient { .. } => exit::GENERIC,
             Error::BadIdentity { .. } => exit::COULD_NOT_RETRIEVE_KEY,
+            Error::KeyWrap { .. } => exit::GENERIC,
             Error::Rule(_) => exit::GENERIC,
             Error::TreePath { .. } => exit::INVALID_TREE_PATH,
             Error::PathNotFound(_) => exit::GENERIC,

@@ -1,1 +1,26 @@
-//! keys
+//! age keys: recipients, identity discovery, and wrapping the data key.
+//!
+//! - [`Recipient`]: parse `age1…`, `age1NAME1…` (plugins) and SSH public keys.
+//! - [`wrap`] / [`unwrap`] / [`unwrap_any`]: the `enc` field of a metadata
+//!   `age:` entry, byte-compatible with sops (one armored age file per
+//!   recipient; the payload is the 32-byte key or a 33-byte Shamir share).
+//! - [`Identities`]: every identity source sops reads, combined.
+//! - [`ensure_default_identity`] / [`generate_identity`]: key creation.
+
+mod default_key;
+mod env;
+mod identity;
+mod interaction;
+mod recipient;
+mod ssh_lazy;
+mod wrap;
+
+#[cfg(test)]
+mod tests;
+
+pub use default_key::{default_key_file, ensure_default_identity, generate_identity, keygen_text};
+pub use env::EnvSource;
+pub use identity::{Identities, SourceReport, SourceStatus};
+pub use interaction::{Interaction, Prompt};
+pub use recipient::{Recipient, RecipientType};
+pub use wrap::{unwrap, unwrap_any, wrap, wrap_with};
