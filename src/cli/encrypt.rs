@@ -52,12 +52,12 @@ pub fn run(args: EncryptArgs) -> Result<()> {
 
     let recipients = keyring::encryption_recipients(args.age.as_deref())?;
     let key = DataKey::generate();
-    let groups = keyring::wrap_for(&key, &recipients)?;
+    let (groups, threshold) = keyring::wrap_for(&key, &recipients)?;
     let out = engine::encrypt(
         doc.as_ref(),
         &key,
         groups,
-        None,
+        threshold,
         &settings,
         engine::now_utc(),
     )

@@ -9,6 +9,7 @@
 
 mod default_key;
 mod env;
+mod groups;
 mod identity;
 mod interaction;
 mod recipient;
@@ -20,6 +21,7 @@ mod tests;
 
 pub use default_key::{default_key_file, ensure_default_identity, generate_identity, keygen_text};
 pub use env::EnvSource;
+pub use groups::{data_key, wrap_groups};
 pub use identity::{Identities, SourceReport, SourceStatus};
 pub use interaction::{Interaction, Prompt};
 pub use recipient::{Recipient, RecipientType};
