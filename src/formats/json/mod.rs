@@ -1,0 +1,386 @@
+//! JSON: a strict RFC 8259 span scanner ([`parse`]) and rendering by
+//! splicing into the original text, so every byte outside the changed values
+//! stays as it was (no re-indenting, big integers keep their digits).
+//!
+//! The one normalisation: a decrypted string is written back with minimal
+//! escaping (`"`, `\`, control characters), so `\u00e9` or `\/` in the
+//! original come back as `é` and `/`. The encrypted text cannot remember how
+//! a plaintext was escaped.
+
+mod parse;
+#[cfg(test)]
+mod tests;
+
+use crate::document::{
+    Decrypted, Document, Leaf, LeafKind, MetaNode, Rendered, Replacement, Span, Value,
+};
+use crate::error::{FormatError, display_path};
+use crate::formats::splice::{Edit, splice};
+use crate::value::go_float;
+
+use parse::{Layout, Parser, SopsMember, is_json_number, number_value};
+
+pub struct JsonDocument<'a> {
+    src: &'a str,
+    leaves: Vec<Leaf>,
+    metadata: Option<MetaNode>,
+    sops: Option<SopsMember>,
+    layout: Layout,
+}
+
+impl<'a> JsonDocument<'a> {
+    pub fn parse(src: &'a str) -> Result<JsonDocument<'a>, FormatError> {
+        let p = Parser::new(src).parse()?;
+        Ok(JsonDocument {
+            src,
+            leaves: p.leaves,
+            metadata: p.metadata,
+            sops: p.sops,
+            layout: p.layout,
+        })
+    }
+
+    /// The bytes to delete to remove the `"sops"` member so that the
+    /// result is the file as it was before [`Self::metadata_insertion`] added
+    /// it: the member, its separating comma and the whitespace before it.
+    fn sops_removal(&self) -> Option<Span> {
+        let s = self.sops.as_ref()?;
+        Some(if let Some(prev) = s.prev_end {
+            prev..s.value_end
+        } else if let Some(next) = s.next_key_start {
+            s.key_start..next
+        } else {
+            // The only member: everything inside the braces up to the value
+            // end, plus the line break the insertion puts after it.
+            let rest = &self.src[s.value_end..];
+            let nl = if rest.starts_with("\r\n") {
+                2
+            } else {
+                usize::from(rest.starts_with('\n'))
+            };
+            self.layout.open + 1..s.value_end + nl
+        })
+    }
+
+    /// Where and what to insert for `metadata`: after the last data member
+    /// (`,` + separator + member), or inside an object with no data members
+    /// (separator + member + line break). [`Self::sops_removal`] undoes
+    /// either exactly.
+    fn metadata_insertion(&self, metadata: &MetaNode) -> Result<Edit, FormatError> {
+        let style = self.style();
+        let mut member = String::new();
+        push_meta_string(&mut member, "sops")?;
+        member.push_str(&style.colon);
+        write_meta(&mut member, metadata, 1, &style)?;
+        Ok(match self.layout.last_data_end {
+            Some(end) => {
+                let mut text = String::from(",");
+                style.push_member_sep(&mut text, 1);
+                text.push_str(&member);
+                Edit::insert(end, text)
+            }
+            None => {
+                let mut text = String::new();
+                style.push_member_sep(&mut text, 1);
+                text.push_str(&member);
+                text.push_str(style.nl);
+                Edit::insert(self.layout.open + 1, text)
+            }
+        })
+    }
+
+    /// The layout the file uses between top-level members, to write the
+    /// metadata so that it blends in. SOPS's own layout (one tab) when the
+    /// object has no data members to learn from.
+    fn style(&self) -> Style {
+        let l = &self.layout;
+        let default_nl = if l.crlf { "\r\n" } else { "\n" };
+        let Some(_) = l.last_data_end else {
+            return Style {
+                nl: default_nl,
+                indent: "\t".into(),
+                sep: String::new(),
+                pad: String::new(),
+                colon: ": ".into(),
+            };
+        };
+        let sep = &self.src[l.sep.clone()];
+        let colon = &self.src[l.colon.clone()];
+        let colon = if colon.contains('\n') {
+            ": ".to_string()
+        } else {
+            colon.to_string()
+        };
+        match sep.rfind('\n') {
+            Some(i) => Style {
+                nl: if sep[..i].ends_with('\r') {
+                    "\r\n"
+                } else {
+                    "\n"
+                },
+                indent: sep[i + 1..].to_string(),
+                sep: String::new(),
+                pad: String::new(),
+                colon,
+            },
+            None => {
+                let pad = &self.src[l.pad.clone()];
+                let pad = if pad.contains('\n') { "" } else { pad };
+                // `{"a": 1}` has no separator to learn from; follow the
+                // spacing after the colon.
+                let sep = if !l.sep_after_comma && sep.is_empty() && colon.len() > 1 {
+                    " "
+                } else {
+                    sep
+                };
+                Style {
+                    nl: "",
+                    indent: String::new(),
+                    sep: sep.to_string(),
+                    pad: pad.to_string(),
+                    colon,
+                }
+            }
+        }
+    }
+}
+
+/// How to print the metadata: multi-line (`nl` non-empty, `indent` per
+/// level) or on one line (`sep` after commas, `pad` inside brackets).
+struct Style {
+    nl: &'static str,
+    indent: String,
+    sep: String,
+    pad: String,
+    colon: String,
+}
+
+impl Style {
+    /// Whitespace before a member or item at nesting `level`.
+    fn push_member_sep(&self, out: &mut String, level: usize) {
+        if self.nl.is_empty() {
+            out.push_str(&self.sep);
+        } else {
+            out.push_str(self.nl);
+            for _ in 0..level {
+                out.push_str(&self.indent);
+            }
+        }
+    }
+
+    fn push_open(&self, out: &mut String, bracket: char, level: usize) {
+        out.push(bracket);
+        if self.nl.is_empty() {
+            out.push_str(&self.pad);
+        } else {
+            self.push_member_sep(out, level + 1);
+        }
+    }
+
+    fn push_close(&self, out: &mut String, bracket: char, level: usize) {
+        if self.nl.is_empty() {
+            out.push_str(&self.pad);
+        } else {
+            self.push_member_sep(out, level);
+        }
+        out.push(bracket);
+    }
+}
+
+fn push_meta_string(out: &mut String, s: &str) -> Result<(), FormatError> {
+    let quoted = serde_json::to_string(s)
+        .map_err(|e| FormatError::SpanCheck(format!("JSON string encoding: {e}")))?;
+    out.push_str(&quoted);
+    Ok(())
+}
+
+/// Print a metadata node at nesting `level` (the `sops` value is level 1).
+fn write_meta(
+    out: &mut String,
+    node: &MetaNode,
+    level: usize,
+    style: &Style,
+) -> Result<(), FormatError> {
+    match node {
+        MetaNode::Map(entries) if entries.is_empty() => out.push_str("{}"),
+        MetaNode::List(items) if items.is_empty() => out.push_str("[]"),
+        MetaNode::Map(entries) => {
+            style.push_open(out, '{', level);
+            for (i, (k, v)) in entries.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                    style.push_member_sep(out, level + 1);
+                }
+                push_meta_string(out, k)?;
+                out.push_str(&style.colon);
+                write_meta(out, v, level + 1, style)?;
+            }
+            style.push_close(out, '}', level);
+        }
+        MetaNode::List(items) => {
+            style.push_open(out, '[', level);
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                    style.push_member_sep(out, level + 1);
+                }
+                write_meta(out, v, level + 1, style)?;
+            }
+            style.push_close(out, ']', level);
+        }
+        MetaNode::Str(s) => push_meta_string(out, s)?,
+        MetaNode::Int(i) => out.push_str(&i.to_string()),
+        MetaNode::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        MetaNode::Null => out.push_str("null"),
+    }
+    Ok(())
+}
+
+/// A JSON string literal with minimal escaping: `"`, `\` and control
+/// characters only; `/` and non-ASCII are written as they are.
+pub(crate) fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    let mut run = 0;
+    for (i, c) in s.bytes().enumerate() {
+        let esc = match c {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\t' => "\\t",
+            b'\r' => "\\r",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[run..i]);
+        if esc.is_empty() {
+            out.push_str(&format!("\\u{c:04x}"));
+        } else {
+            out.push_str(esc);
+        }
+        run = i + 1;
+    }
+    out.push_str(&s[run..]);
+    out.push('"');
+    out
+}
+
+/// The JSON token for a decrypted scalar: its original `text` when that is
+/// a valid JSON token for the same value (keeps `1.0`, `-0`, `1E3` and big
+/// integers byte-exact), the canonical form otherwise.
+fn scalar_token(leaf: &Leaf, value: &Value, text: &str) -> Result<String, FormatError> {
+    Ok(match value {
+        Value::Str(s) => json_string(s),
+        Value::Int(i) => {
+            let same = is_json_number(text) && text.parse::<i64>().ok() == Some(*i);
+            if same {
+                text.to_string()
+            } else {
+                i.to_string()
+            }
+        }
+        Value::Float(f) => {
+            let same = is_json_number(text)
+                && match number_value(text) {
+                    Some(parse::Number::Float(g)) => g.to_bits() == f.to_bits(),
+                    // An integer-looking text for a float value (`42` that
+                    // SOPS 3.11 typed as float).
+                    Some(parse::Number::Int(_)) => {
+                        text.parse::<f64>().ok().map(f64::to_bits) == Some(f.to_bits())
+                    }
+                    None => false,
+                };
+            if same {
+                text.to_string()
+            } else if f.is_finite() {
+                // Go's 'f' format never has an exponent and always has a
+                // digit before any '.', so it is a valid JSON number.
+                go_float(*f)
+            } else {
+                return Err(FormatError::CannotRepresent {
+                    path: display_path(&leaf.path),
+                    format: "json",
+                    reason: "JSON has no infinity or NaN".into(),
+                });
+            }
+        }
+        Value::Bool(b) => (if *b { "true" } else { "false" }).to_string(),
+        Value::Time(t) => json_string(t),
+    })
+}
+
+impl Document for JsonDocument<'_> {
+    fn leaves(&self) -> &[Leaf] {
+        &self.leaves
+    }
+
+    fn metadata(&self) -> Option<&MetaNode> {
+        self.metadata.as_ref()
+    }
+
+    fn render(
+        &self,
+        edits: &[Replacement],
+        metadata: Option<&MetaNode>,
+    ) -> Result<Rendered, FormatError> {
+        if edits.len() != self.leaves.len() {
+            return Err(FormatError::SpanCheck(format!(
+                "{} edits for {} leaves",
+                edits.len(),
+                self.leaves.len()
+            )));
+        }
+        let mut out = Vec::new();
+        for (leaf, edit) in self.leaves.iter().zip(edits) {
+            let text = match edit {
+                Replacement::Keep => continue,
+                Replacement::Encrypted(enc) => json_string(enc),
+                Replacement::Decrypted(Decrypted::Scalar { value, text }) => {
+                    scalar_token(leaf, value, text)?
+                }
+                Replacement::Decrypted(Decrypted::Comment(_)) => {
+                    return Err(FormatError::CannotRepresent {
+                        path: display_path(&leaf.path),
+                        format: "json",
+                        reason: "JSON has no comments".into(),
+                    });
+                }
+            };
+            let Some(span) = leaf.span.clone() else {
+                return Err(FormatError::SpanCheck("a JSON leaf without a span".into()));
+            };
+            // The span must still start a scalar token of the kind parsed.
+            let first = self.src.as_bytes().get(span.start).copied();
+            let ok = match &leaf.kind {
+                LeafKind::Scalar {
+                    value: Value::Str(_),
+                    ..
+                } => first == Some(b'"'),
+                LeafKind::Scalar {
+                    value: Value::Bool(_),
+                    ..
+                } => matches!(first, Some(b't' | b'f')),
+                LeafKind::Scalar { .. } => matches!(first, Some(b'-' | b'0'..=b'9')),
+                LeafKind::Comment(_) => false,
+            };
+            if !ok {
+                return Err(FormatError::SpanCheck(format!(
+                    "span {span:?} does not hold a JSON scalar"
+                )));
+            }
+            out.push(Edit::new(span, text));
+        }
+        if let Some(r) = self.sops_removal() {
+            out.push(Edit::new(r, ""));
+        }
+        if let Some(m) = metadata {
+            out.push(self.metadata_insertion(m)?);
+        }
+        Ok(Rendered {
+            text: splice(self.src, out)?,
+            warnings: Vec::new(),
+        })
+    }
+}
