@@ -110,6 +110,9 @@ pub struct Leaf {
     /// Map keys from the document root. List indices are never part of it:
     /// that is the SOPS rule for the AAD, see [`crate::crypto::aad`].
     pub path: Vec<String>,
+    /// The full location from the document root: map keys and list
+    /// indices, as `--extract` and `set` paths name it (`["a"][0]["b"]`).
+    pub loc: Vec<crate::treepath::PathSeg>,
     /// Container nesting depth (maps and lists both count). Used only for the
     /// comment-regex rules, whose comment stack is kept per nesting level.
     pub depth: usize,

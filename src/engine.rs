@@ -291,6 +291,7 @@ mod tests {
     fn leaf(path: &[&str], depth: usize, kind: LeafKind) -> Leaf {
         Leaf {
             path: path.iter().map(|s| s.to_string()).collect(),
+            loc: vec![],
             depth,
             kind,
             span: Some(0..0),

@@ -1,6 +1,7 @@
 //! `shroud decrypt`.
 
 use anyhow::{Context, Result};
+use zeroize::Zeroizing;
 
 use super::args::DecryptArgs;
 use super::{
@@ -33,16 +34,20 @@ pub fn run(args: DecryptArgs) -> Result<()> {
     let options = DecryptOptions {
         ignore_mac: args.ignore_mac,
     };
-    let out = engine::decrypt(doc.as_ref(), &meta, &key, options).with_context(|| name.clone())?;
-    for w in &out.warnings {
+    let (edits, warnings) =
+        engine::decrypt_leaves(doc.as_ref(), &meta, &key, options).with_context(|| name.clone())?;
+    for w in &warnings {
         warn(&format!("{name}: {w}"));
     }
-    match extract {
-        None => write_output(&dest, out.text.as_bytes()),
-        Some(path_expr) => {
-            let value = super::extract::extract(format, &out.text, &path_expr)
-                .with_context(|| name.clone())?;
-            write_output(&dest, value.as_bytes())
-        }
+    if let Some(path_expr) = extract {
+        let value = super::extract::extract(format, doc.as_ref(), &edits, &path_expr)
+            .with_context(|| name.clone())?;
+        return write_output(&dest, value.as_bytes());
     }
+    let rendered = doc.render(&edits, None).with_context(|| name.clone())?;
+    for w in &rendered.warnings {
+        warn(&format!("{name}: {w}"));
+    }
+    let text = Zeroizing::new(rendered.text);
+    write_output(&dest, text.as_bytes())
 }

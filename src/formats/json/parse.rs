@@ -11,6 +11,7 @@ use std::borrow::Cow;
 
 use crate::document::{Leaf, LeafKind, MetaNode, Span, Value};
 use crate::error::{FormatError, Location, exit};
+use crate::treepath::PathSeg;
 
 /// Deeper metadata than this is not something SOPS ever writes.
 const MAX_META_DEPTH: usize = 32;
@@ -58,6 +59,8 @@ pub(super) struct Parser<'a> {
     pos: usize,
     leaves: Vec<Leaf>,
     path: Vec<String>,
+    /// Keys and list indices from the root, kept beside `path`.
+    loc: Vec<PathSeg>,
 }
 
 fn is_ws(c: u8) -> bool {
@@ -141,6 +144,7 @@ impl<'a> Parser<'a> {
             pos: 0,
             leaves: Vec::new(),
             path: Vec::new(),
+            loc: Vec::new(),
         }
     }
 
@@ -301,6 +305,7 @@ impl<'a> Parser<'a> {
     fn push_leaf(&mut self, depth: usize, value: Value, source: Option<String>, span: Span) {
         self.leaves.push(Leaf {
             path: self.path.clone(),
+            loc: self.loc.clone(),
             depth,
             kind: LeafKind::Scalar { value, source },
             span: Some(span),
@@ -323,8 +328,9 @@ impl<'a> Parser<'a> {
                         self.pos += 1;
                     } else {
                         stack.push(true);
-                        let key = self.key()?;
-                        self.path.push(key.into_owned());
+                        let key = self.key()?.into_owned();
+                        self.loc.push(PathSeg::Key(key.clone()));
+                        self.path.push(key);
                         continue;
                     }
                 }
@@ -335,6 +341,7 @@ impl<'a> Parser<'a> {
                         self.pos += 1;
                     } else {
                         stack.push(false);
+                        self.loc.push(PathSeg::Index(0));
                         continue;
                     }
                 }
@@ -381,10 +388,15 @@ impl<'a> Parser<'a> {
                                 return Err(self.err(comma, "trailing comma in an object"));
                             }
                             self.path.pop();
-                            let key = self.key()?;
-                            self.path.push(key.into_owned());
+                            let key = self.key()?.into_owned();
+                            if let Some(last) = self.loc.last_mut() {
+                                *last = PathSeg::Key(key.clone());
+                            }
+                            self.path.push(key);
                         } else if self.peek() == Some(b']') {
                             return Err(self.err(comma, "trailing comma in an array"));
+                        } else if let Some(PathSeg::Index(i)) = self.loc.last_mut() {
+                            *i += 1;
                         }
                         break;
                     }
@@ -392,10 +404,12 @@ impl<'a> Parser<'a> {
                         self.pos += 1;
                         stack.pop();
                         self.path.pop();
+                        self.loc.pop();
                     }
                     Some(b']') if !is_obj => {
                         self.pos += 1;
                         stack.pop();
+                        self.loc.pop();
                     }
                     None if is_obj => {
                         return Err(
@@ -579,9 +593,12 @@ impl<'a> Parser<'a> {
                         next_key_start: None,
                     });
                 } else {
-                    self.path.push(key.into_owned());
+                    let key = key.into_owned();
+                    self.loc.push(PathSeg::Key(key.clone()));
+                    self.path.push(key);
                     self.data_value()?;
                     self.path.pop();
+                    self.loc.pop();
                     layout.last_data_end = Some(self.pos);
                     layout.sep = sep.clone();
                     layout.sep_after_comma = after_comma;

@@ -582,3 +582,19 @@ fn speed_of_a_big_file() {
     assert!(doc.leaves().len() >= 100_000);
     assert!((parsed + rendered).as_millis() < 50);
 }
+
+#[test]
+fn leaves_know_their_full_location() {
+    use crate::treepath::PathSeg::{Index, Key};
+    let doc = JsonDocument::parse(r#"{"a": [1, {"b": [true, "x"]}], "c": {"d": 2}}"#).unwrap();
+    let locs: Vec<_> = doc.leaves().iter().map(|l| l.loc.clone()).collect();
+    assert_eq!(
+        locs,
+        vec![
+            vec![Key("a".into()), Index(0)],
+            vec![Key("a".into()), Index(1), Key("b".into()), Index(0)],
+            vec![Key("a".into()), Index(1), Key("b".into()), Index(1)],
+            vec![Key("c".into()), Key("d".into())],
+        ]
+    );
+}
