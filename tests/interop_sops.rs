@@ -200,3 +200,139 @@ fn every_corpus_file_shroud_encrypts_decrypts_with_sops_to_the_same_data() {
     );
     assert!(checked >= 300, "only {checked} corpus files were checked");
 }
+
+#[test]
+fn ssh_ed25519_recipients_work_both_ways() {
+    let Some(t) = tools() else { return };
+    let home = tempfile::tempdir().unwrap();
+    let plain = common::testdata("interop/sample.json");
+    let ssh_pub = fs::read_to_string(common::keys_dir().join("ssh_ed25519.pub")).unwrap();
+    let ssh_pub = ssh_pub.trim();
+    let ssh_key = common::keys_dir().join("ssh_ed25519");
+
+    // shroud encrypts to the SSH key; sops decrypts with the private key.
+    let ours = home.path().join("ours.enc.json");
+    let o = shroud(home.path())
+        .args(["encrypt", "--age", ssh_pub, "--output"])
+        .arg(&ours)
+        .arg(&plain)
+        .output()
+        .unwrap();
+    ok(o, "shroud encrypt to an ssh recipient");
+    let doc: serde_json::Value = serde_json::from_slice(&fs::read(&ours).unwrap()).unwrap();
+    assert_eq!(
+        doc["sops"]["age"][0]["recipient"], ssh_pub,
+        "the recipient keeps its comment"
+    );
+    let o = common::isolated(&t.sops, home.path())
+        .env("SOPS_AGE_SSH_PRIVATE_KEY_FILE", &ssh_key)
+        .args(["decrypt", "--output-type", "json"])
+        .arg(&ours)
+        .output()
+        .unwrap();
+    let sops_reads = String::from_utf8(ok(o, "sops decrypt with the ssh key")).unwrap();
+    assert_eq!(sops_reads, sops_view_of_plaintext(&t, home.path(), &plain));
+
+    // sops encrypts to the SSH key; shroud decrypts with the private key.
+    let theirs = home.path().join("theirs.enc.json");
+    let o = common::isolated(&t.sops, home.path())
+        .args(["encrypt", "--age", ssh_pub, "--output"])
+        .arg(&theirs)
+        .arg(&plain)
+        .output()
+        .unwrap();
+    ok(o, "sops encrypt to an ssh recipient");
+    let o = shroud(home.path())
+        .env("SOPS_AGE_SSH_PRIVATE_KEY_FILE", &ssh_key)
+        .arg("decrypt")
+        .arg(&theirs)
+        .output()
+        .unwrap();
+    let decrypted = ok(o, "shroud decrypt with the ssh key");
+    let back = home.path().join("back.json");
+    fs::write(&back, decrypted).unwrap();
+    assert_eq!(
+        sops_view_of_plaintext(&t, home.path(), &back),
+        sops_view_of_plaintext(&t, home.path(), &plain)
+    );
+}
+
+/// sops writes two key groups when .sops.yaml asks for them; shroud must
+/// rebuild the data key from the Shamir shares (threshold 2: both keys
+/// needed). "1 of 2" in sops is one group with two keys (sops refuses a
+/// Shamir threshold of 1): either key opens it.
+#[test]
+fn shamir_key_groups_written_by_sops_decrypt_with_shroud() {
+    let Some(t) = tools() else { return };
+    for two_groups in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let config = if two_groups {
+            format!(
+                "creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: [{}]\n      - age: [{}]\n",
+                recipient("alice"),
+                recipient("bob")
+            )
+        } else {
+            format!(
+                "creation_rules:\n  - key_groups:\n      - age: [{}, {}]\n",
+                recipient("alice"),
+                recipient("bob")
+            )
+        };
+        fs::write(dir.path().join(".sops.yaml"), config).unwrap();
+        let plain = dir.path().join("plain.json");
+        fs::copy(common::testdata("interop/sample.json"), &plain).unwrap();
+        let enc = dir.path().join("groups.enc.json");
+        let o = common::isolated(&t.sops, dir.path())
+            .current_dir(dir.path())
+            .args(["encrypt", "--output"])
+            .arg(&enc)
+            .arg(&plain)
+            .output()
+            .unwrap();
+        ok(o, "sops encrypt with key groups");
+        let doc: serde_json::Value = serde_json::from_slice(&fs::read(&enc).unwrap()).unwrap();
+        if two_groups {
+            assert_eq!(doc["sops"]["key_groups"].as_array().unwrap().len(), 2);
+        }
+
+        let both = format!(
+            "{}\n{}",
+            fs::read_to_string(identity_file("alice")).unwrap(),
+            fs::read_to_string(identity_file("bob")).unwrap()
+        );
+        let o = shroud(dir.path())
+            .env("SOPS_AGE_KEY", &both)
+            .arg("decrypt")
+            .arg(&enc)
+            .output()
+            .unwrap();
+        let decrypted = ok(o, "shroud decrypt with both keys");
+        let back = dir.path().join("back.json");
+        fs::write(&back, decrypted).unwrap();
+        assert_eq!(
+            sops_view_of_plaintext(&t, dir.path(), &back),
+            sops_view_of_plaintext(&t, dir.path(), &plain)
+        );
+
+        let only_alice = shroud(dir.path())
+            .env("SOPS_AGE_KEY_FILE", identity_file("alice"))
+            .arg("decrypt")
+            .arg(&enc)
+            .output()
+            .unwrap();
+        if two_groups {
+            assert_eq!(
+                only_alice.status.code(),
+                Some(128),
+                "one share of two must not be enough"
+            );
+        } else {
+            assert!(
+                only_alice.status.success(),
+                "{}",
+                String::from_utf8_lossy(&only_alice.stderr)
+            );
+        }
+    }
+}
