@@ -102,6 +102,18 @@ pub enum LeafKind {
     /// A comment; the text is everything after the comment marker (`#` or
     /// `;`), leading space included, as SOPS stores it.
     Comment(Zeroizing<String>),
+    /// A null, an empty map or an empty list. SOPS never visits these (not
+    /// encrypted, not in the MAC, no effect on rules); formats report them
+    /// so the document's structure is complete for conversion and paths.
+    Structure(Shape),
+}
+
+/// The values that are structure rather than data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    Null,
+    EmptyMap,
+    EmptyList,
 }
 
 /// One visited item of the document, in SOPS walk order.

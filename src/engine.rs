@@ -66,8 +66,13 @@ pub fn encrypt(
     let mut edits = Vec::with_capacity(doc.leaves().len());
 
     for leaf in doc.leaves() {
+        if matches!(leaf.kind, LeafKind::Structure(_)) {
+            edits.push(Replacement::Keep);
+            continue;
+        }
         stack.enter(leaf.depth);
         let edit = match &leaf.kind {
+            LeafKind::Structure(_) => Replacement::Keep,
             LeafKind::Comment(text) => {
                 stack.push_comment(leaf.depth, text);
                 if !text.is_empty() && settings.rule.should_encrypt(&leaf.path, &stack, true) {
@@ -146,9 +151,14 @@ pub fn decrypt_leaves(
     let mut edits = Vec::with_capacity(doc.leaves().len());
 
     for leaf in doc.leaves() {
+        if matches!(leaf.kind, LeafKind::Structure(_)) {
+            edits.push(Replacement::Keep);
+            continue;
+        }
         stack.enter(leaf.depth);
         let aad = aad::for_path(&leaf.path);
         let edit = match &leaf.kind {
+            LeafKind::Structure(_) => Replacement::Keep,
             LeafKind::Comment(text) => match EncValue::parse(text) {
                 // Comments are decrypted when they look encrypted; one that
                 // does not open is kept as it is, as SOPS does (old files
@@ -361,6 +371,7 @@ mod tests {
                     l.kind = match l.kind {
                         LeafKind::Comment(_) => LeafKind::Comment(Zeroizing::new(enc)),
                         LeafKind::Scalar { .. } => scalar(Value::str(enc), None),
+                        LeafKind::Structure(s) => LeafKind::Structure(s),
                     };
                 }
                 l

@@ -363,7 +363,7 @@ impl Document for JsonDocument<'_> {
                     ..
                 } => matches!(first, Some(b't' | b'f')),
                 LeafKind::Scalar { .. } => matches!(first, Some(b'-' | b'0'..=b'9')),
-                LeafKind::Comment(_) => false,
+                LeafKind::Comment(_) | LeafKind::Structure(_) => false,
             };
             if !ok {
                 return Err(FormatError::SpanCheck(format!(

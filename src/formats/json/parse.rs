@@ -9,7 +9,7 @@
 
 use std::borrow::Cow;
 
-use crate::document::{Leaf, LeafKind, MetaNode, Span, Value};
+use crate::document::{Leaf, LeafKind, MetaNode, Shape, Span, Value};
 use crate::error::{FormatError, Location, exit};
 use crate::treepath::PathSeg;
 
@@ -303,11 +303,15 @@ impl<'a> Parser<'a> {
     }
 
     fn push_leaf(&mut self, depth: usize, value: Value, source: Option<String>, span: Span) {
+        self.push_kind(depth, LeafKind::Scalar { value, source }, span);
+    }
+
+    fn push_kind(&mut self, depth: usize, kind: LeafKind, span: Span) {
         self.leaves.push(Leaf {
             path: self.path.clone(),
             loc: self.loc.clone(),
             depth,
-            kind: LeafKind::Scalar { value, source },
+            kind,
             span: Some(span),
         });
     }
@@ -326,6 +330,11 @@ impl<'a> Parser<'a> {
                     self.skip_ws();
                     if self.peek() == Some(b'}') {
                         self.pos += 1;
+                        self.push_kind(
+                            depth,
+                            LeafKind::Structure(Shape::EmptyMap),
+                            start..self.pos,
+                        );
                     } else {
                         stack.push(true);
                         let key = self.key()?.into_owned();
@@ -339,6 +348,11 @@ impl<'a> Parser<'a> {
                     self.skip_ws();
                     if self.peek() == Some(b']') {
                         self.pos += 1;
+                        self.push_kind(
+                            depth,
+                            LeafKind::Structure(Shape::EmptyList),
+                            start..self.pos,
+                        );
                     } else {
                         stack.push(false);
                         self.loc.push(PathSeg::Index(0));
@@ -367,7 +381,8 @@ impl<'a> Parser<'a> {
                     self.push_leaf(depth, Value::Bool(false), Some("false".into()), span);
                 }
                 Some(b'n') => {
-                    self.literal("null")?;
+                    let span = self.literal("null")?;
+                    self.push_kind(depth, LeafKind::Structure(Shape::Null), span);
                 }
                 None => return Err(self.err(start, "unexpected end of input: expected a value")),
                 Some(_) => return Err(self.err(start, "expected a value")),
