@@ -336,3 +336,56 @@ fn shamir_key_groups_written_by_sops_decrypt_with_shroud() {
         }
     }
 }
+
+#[test]
+fn binary_files_round_trip_both_ways_byte_for_byte() {
+    let Some(t) = tools() else { return };
+    let home = tempfile::tempdir().unwrap();
+    // Non-UTF-8 content of a few megabytes, deterministic.
+    let mut bytes = Vec::with_capacity(3 << 20);
+    let mut x: u32 = 0x9e37_79b9;
+    while bytes.len() < 3 << 20 {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        bytes.extend_from_slice(&x.to_le_bytes());
+    }
+    let plain = home.path().join("blob.bin");
+    fs::write(&plain, &bytes).unwrap();
+
+    let ours = home.path().join("blob.shroud");
+    shroud_encrypt(home.path(), &plain, &ours);
+    let o = common::isolated(&t.sops, home.path())
+        .env("SOPS_AGE_KEY_FILE", identity_file("alice"))
+        .args([
+            "decrypt",
+            "--input-type",
+            "binary",
+            "--output-type",
+            "binary",
+        ])
+        .arg(&ours)
+        .output()
+        .unwrap();
+    assert!(
+        ok(o, "sops decrypt of shroud's binary file") == bytes,
+        "sops got different bytes"
+    );
+    assert!(
+        shroud_decrypt(home.path(), &ours) == bytes,
+        "shroud got different bytes"
+    );
+
+    let theirs = home.path().join("blob.sops");
+    let o = common::isolated(&t.sops, home.path())
+        .args(["encrypt", "--age", &recipient("alice"), "--output"])
+        .arg(&theirs)
+        .arg(&plain)
+        .output()
+        .unwrap();
+    ok(o, "sops encrypt of a binary file");
+    assert!(
+        shroud_decrypt(home.path(), &theirs) == bytes,
+        "shroud read sops's binary file wrong"
+    );
+}

@@ -9,6 +9,7 @@ use super::{
     write_output,
 };
 use shroud::engine::{self, DecryptOptions};
+use shroud::formats::Format;
 
 pub fn run(args: DecryptArgs) -> Result<()> {
     let path = args.io.path();
@@ -34,6 +35,15 @@ pub fn run(args: DecryptArgs) -> Result<()> {
     let options = DecryptOptions {
         ignore_mac: args.ignore_mac,
     };
+    if format == Format::Binary {
+        let (bytes, warnings) =
+            shroud::formats::binary::decrypt(doc.as_ref(), &meta, &key, options)
+                .with_context(|| name.clone())?;
+        for w in &warnings {
+            warn(&format!("{name}: {w}"));
+        }
+        return write_output(&dest, &bytes);
+    }
     let (edits, warnings) =
         engine::decrypt_leaves(doc.as_ref(), &meta, &key, options).with_context(|| name.clone())?;
     for w in &warnings {

@@ -9,6 +9,7 @@ use super::{
 };
 use shroud::crypto::DataKey;
 use shroud::engine::{self, EncryptSettings};
+use shroud::formats::Format;
 use shroud::rules::Rule;
 
 pub fn run(args: EncryptArgs) -> Result<()> {
@@ -41,9 +42,19 @@ pub fn run(args: EncryptArgs) -> Result<()> {
         mac_only_encrypted: args.mac_only_encrypted,
     };
 
+    let input = io::read_input(path)?;
+    if format == Format::Binary {
+        let recipients = keyring::encryption_recipients(args.age.as_deref())?;
+        let key = DataKey::generate();
+        let (groups, threshold) = keyring::wrap_for(&key, &recipients)?;
+        let text =
+            shroud::formats::binary::encrypt(&input, &key, groups, threshold, engine::now_utc())
+                .with_context(|| name.clone())?;
+        return write_output(&dest, text.as_bytes());
+    }
+
     // Parse before asking for keys: a malformed file should fail fast, and
     // must not create a default identity as a side effect.
-    let input = io::read_input(path)?;
     let text = as_text(&input, &name)?;
     let doc = format.parse(text).with_context(|| name.clone())?;
     if doc.metadata().is_some() {

@@ -79,7 +79,7 @@ pub fn main() -> ExitCode {
 }
 
 /// Work out the input format from `--input-type`, the file name, or
-/// `--filename-override`.
+/// `--filename-override`; unknown extensions are binary, as in sops.
 pub fn input_format(
     explicit: Option<&str>,
     path: Option<&Path>,
@@ -89,23 +89,16 @@ pub fn input_format(
         return Format::from_name(name).ok_or_else(|| {
             Fail::new(
                 exit::GENERIC,
-                format!("unknown --input-type {name:?} (expected yaml or json)"),
+                format!(
+                    "unknown --input-type {name:?} (expected one of {})",
+                    Format::names()
+                ),
             )
             .into()
         });
     }
-    let named = name_override.or(path);
-    match named {
-        Some(p) => Format::from_path(p).ok_or_else(|| {
-            Fail::new(
-                exit::GENERIC,
-                format!(
-                    "{}: cannot tell the format from the file name; use --input-type yaml or json",
-                    p.display()
-                ),
-            )
-            .into()
-        }),
+    match name_override.or(path) {
+        Some(p) => Ok(Format::from_path(p)),
         None => Err(Fail::new(
             exit::CONFLICTING_PARAMETERS,
             "reading standard input needs --input-type or --filename-override to know the format",
@@ -123,7 +116,10 @@ pub fn output_format(explicit: Option<&str>, input: Format) -> anyhow::Result<Fo
     let f = Format::from_name(name).ok_or_else(|| {
         Fail::new(
             exit::GENERIC,
-            format!("unknown --output-type {name:?} (expected yaml or json)"),
+            format!(
+                "unknown --output-type {name:?} (expected one of {})",
+                Format::names()
+            ),
         )
     })?;
     if f != input {

@@ -4,6 +4,7 @@
 //!
 //! [`Leaf`]: crate::document::Leaf
 
+pub mod binary;
 pub mod json;
 pub mod splice;
 pub mod yaml;
@@ -19,17 +20,34 @@ use crate::error::FormatError;
 pub enum Format {
     Yaml,
     Json,
+    /// Any other file, stored whole as `data` in a JSON document.
+    Binary,
 }
 
 impl Format {
-    /// The format SOPS would pick for this file name: `.yaml`/`.yml` is YAML,
-    /// `.json` is JSON. `None` for anything else.
-    pub fn from_path(path: &Path) -> Option<Format> {
-        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
-        match ext.as_str() {
-            "yaml" | "yml" => Some(Format::Yaml),
-            "json" => Some(Format::Json),
-            _ => None,
+    /// Every format, in the order help texts list them.
+    pub const ALL: &'static [Format] = &[Format::Yaml, Format::Json, Format::Binary];
+
+    /// "yaml, json, ..." for messages.
+    pub fn names() -> String {
+        Format::ALL
+            .iter()
+            .map(|f| f.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The format SOPS picks for this file name: by extension, and binary
+    /// for anything it does not know.
+    pub fn from_path(path: &Path) -> Format {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(|e| e.to_ascii_lowercase());
+        match ext.as_deref() {
+            Some("yaml" | "yml") => Format::Yaml,
+            Some("json") => Format::Json,
+            _ => Format::Binary,
         }
     }
 
@@ -38,6 +56,7 @@ impl Format {
         match name {
             "yaml" => Some(Format::Yaml),
             "json" => Some(Format::Json),
+            "binary" => Some(Format::Binary),
             _ => None,
         }
     }
@@ -46,14 +65,16 @@ impl Format {
         match self {
             Format::Yaml => "yaml",
             Format::Json => "json",
+            Format::Binary => "binary",
         }
     }
 
-    /// Parse `src` as a document of this format.
+    /// Parse `src` as a document of this format. For binary files this is
+    /// the encrypted JSON container; the plaintext is never parsed.
     pub fn parse(self, src: &str) -> Result<Box<dyn Document + '_>, FormatError> {
         match self {
             Format::Yaml => Ok(Box::new(yaml::YamlDocument::parse(src)?)),
-            Format::Json => Ok(Box::new(json::JsonDocument::parse(src)?)),
+            Format::Json | Format::Binary => Ok(Box::new(json::JsonDocument::parse(src)?)),
         }
     }
 }
