@@ -19,7 +19,7 @@ pub fn run(args: DecryptArgs) -> Result<()> {
         path,
         args.io.filename_override.as_deref(),
     )?;
-    output_format(args.io.output_type.as_deref(), format)?;
+    let out_format = output_format(args.io.output_type.as_deref(), format)?;
     let dest = destination(args.io.in_place, args.io.output.clone(), path)?;
     let extract = args
         .extract
@@ -53,6 +53,12 @@ pub fn run(args: DecryptArgs) -> Result<()> {
         let value = super::extract::extract(format, doc.as_ref(), &edits, &path_expr)
             .with_context(|| name.clone())?;
         return write_output(&dest, value.as_bytes());
+    }
+    if out_format != format {
+        let tree = shroud::convert::tree(doc.leaves(), &edits).with_context(|| name.clone())?;
+        let text =
+            Zeroizing::new(shroud::convert::emit(&tree, out_format).with_context(|| name.clone())?);
+        return write_output(&dest, text.as_bytes());
     }
     let rendered = doc.render(&edits, None).with_context(|| name.clone())?;
     for w in &rendered.warnings {

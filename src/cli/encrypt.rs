@@ -11,6 +11,7 @@ use shroud::crypto::DataKey;
 use shroud::engine::{self, EncryptSettings};
 use shroud::formats::Format;
 use shroud::rules::Rule;
+use zeroize::Zeroizing;
 
 pub fn run(args: EncryptArgs) -> Result<()> {
     let path = args.io.path();
@@ -20,7 +21,7 @@ pub fn run(args: EncryptArgs) -> Result<()> {
         path,
         args.io.filename_override.as_deref(),
     )?;
-    output_format(args.io.output_type.as_deref(), format)?;
+    let out_format = output_format(args.io.output_type.as_deref(), format)?;
     let dest = destination(args.io.in_place, args.io.output.clone(), path)?;
 
     let rule = Rule::from_options(&[
@@ -60,6 +61,20 @@ pub fn run(args: EncryptArgs) -> Result<()> {
     if doc.metadata().is_some() {
         return Err(anyhow::Error::new(shroud::error::Error::AlreadyEncrypted).context(name));
     }
+    // A conversion writes the plaintext in the target format first and
+    // encrypts that, so the result is an ordinary file of that format.
+    let converted;
+    let doc = if out_format != format {
+        let keep = vec![shroud::document::Replacement::Keep; doc.leaves().len()];
+        let tree = shroud::convert::tree(doc.leaves(), &keep).with_context(|| name.clone())?;
+        converted =
+            Zeroizing::new(shroud::convert::emit(&tree, out_format).with_context(|| name.clone())?);
+        out_format
+            .parse(&converted)
+            .with_context(|| format!("{name} converted to {out_format}"))?
+    } else {
+        doc
+    };
 
     let recipients = keyring::encryption_recipients(args.age.as_deref())?;
     let key = DataKey::generate();

@@ -107,8 +107,8 @@ pub fn input_format(
     }
 }
 
-/// The output format: `--output-type` or the input's. Converting between
-/// formats is not supported yet, and saying so beats writing a wrong file.
+/// The output format: `--output-type` or the input's. Structured formats
+/// convert into each other; binary files stay binary.
 pub fn output_format(explicit: Option<&str>, input: Format) -> anyhow::Result<Format> {
     let Some(name) = explicit else {
         return Ok(input);
@@ -122,10 +122,10 @@ pub fn output_format(explicit: Option<&str>, input: Format) -> anyhow::Result<Fo
             ),
         )
     })?;
-    if f != input {
+    if f != input && (f == Format::Binary || input == Format::Binary) {
         return Err(Fail::new(
             exit::GENERIC,
-            format!("converting {input} to {f} is not supported yet; leave out --output-type"),
+            format!("cannot convert {input} to {f}: binary files are stored whole"),
         )
         .into());
     }
