@@ -152,6 +152,9 @@ pub enum Error {
     #[error("could not encrypt the data key to {recipient}: {reason}")]
     KeyWrap { recipient: String, reason: String },
 
+    #[error("configuration error: {0}")]
+    Config(String),
+
     #[error("invalid encryption rule: {0}")]
     Rule(String),
 
@@ -181,6 +184,7 @@ impl Error {
             Error::BadIdentity { .. } => exit::COULD_NOT_RETRIEVE_KEY,
             Error::KeyWrap { .. } => exit::GENERIC,
             Error::Rule(_) => exit::GENERIC,
+            Error::Config(_) => exit::GENERIC,
             Error::TreePath { .. } => exit::INVALID_TREE_PATH,
             Error::PathNotFound(_) => exit::GENERIC,
             Error::Io(_) => exit::GENERIC,

@@ -11,6 +11,7 @@
 //! - [`metadata`]: the `sops` block.
 //! - [`keys`]: age recipients and identities, data-key wrapping.
 
+pub mod config;
 pub mod convert;
 pub mod crypto;
 pub mod document;

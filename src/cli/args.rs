@@ -17,6 +17,9 @@ writes, and shroud decrypts every age-keyed sops file.",
 shroud decrypt --extract '[\"db\"][\"password\"]' secrets.yaml\n  SOPS_AGE_KEY=\"$KEY\" shroud decrypt secrets.json"
 )]
 pub struct Cli {
+    /// The .sops.yaml to use instead of searching from the current directory up
+    #[arg(long, global = true, env = "SOPS_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -123,6 +126,9 @@ pub struct EncryptArgs {
     /// Compute the MAC over encrypted values only
     #[arg(long, help_heading = "Encryption rules (choose one)")]
     pub mac_only_encrypted: bool,
+    /// Number of key groups needed to decrypt (with several key groups)
+    #[arg(long, value_name = "N")]
+    pub shamir_secret_sharing_threshold: Option<usize>,
 }
 
 #[derive(Args, Debug)]

@@ -1,30 +1,69 @@
 //! `shroud encrypt`.
 
+use std::path::{Path, PathBuf};
+
 use anyhow::{Context, Result};
+use zeroize::Zeroizing;
 
 use super::args::EncryptArgs;
+use super::keyring::{self, KeySource};
 use super::{
-    as_text, destination, display_name, input_format, io, keyring, output_format, warn,
-    write_output,
+    as_text, destination, display_name, input_format, io, output_format, warn, write_output,
 };
+use shroud::config::{self, Config, CreationRule};
 use shroud::crypto::DataKey;
+use shroud::document::Replacement;
 use shroud::engine::{self, EncryptSettings};
 use shroud::formats::Format;
 use shroud::rules::Rule;
-use zeroize::Zeroizing;
 
-pub fn run(args: EncryptArgs) -> Result<()> {
-    let path = args.io.path();
-    let name = display_name(path);
-    let format = input_format(
-        args.io.input_type.as_deref(),
-        path,
-        args.io.filename_override.as_deref(),
-    )?;
-    let out_format = output_format(args.io.output_type.as_deref(), format)?;
-    let dest = destination(args.io.in_place, args.io.output.clone(), path)?;
+/// What the flags and `.sops.yaml` say about a new file.
+struct Plan {
+    settings: EncryptSettings,
+    threshold: Option<usize>,
+    config: Option<Config>,
+    rule_index: Option<usize>,
+}
 
-    let rule = Rule::from_options(&[
+impl Plan {
+    fn creation_rule(&self) -> Option<&CreationRule> {
+        Some(&self.config.as_ref()?.creation_rules[self.rule_index?])
+    }
+
+    /// Recipients, in sops's precedence: `--age` replaces the rule's keys;
+    /// the default identity only applies when there is no config at all.
+    fn key_source<'a>(&'a self, age: Option<&'a str>) -> KeySource<'a> {
+        match (age.filter(|a| !a.trim().is_empty()), &self.config) {
+            (Some(list), _) => KeySource::Flag(list),
+            (None, Some(c)) => KeySource::Config {
+                groups: self
+                    .creation_rule()
+                    .map_or(&[], |r| r.key_groups.as_slice()),
+                config: &c.path,
+            },
+            (None, None) => KeySource::Default,
+        }
+    }
+}
+
+fn plan(args: &EncryptArgs, config_flag: Option<&Path>, target: &Path) -> Result<Plan> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let config = config::find(config_flag, &cwd)
+        .map(|p| Config::load(&p))
+        .transpose()?;
+    let rule_index = match &config {
+        None => None,
+        Some(c) => match c.rule_for(target) {
+            Ok(r) => c.creation_rules.iter().position(|x| std::ptr::eq(x, r)),
+            // Keys on the command line need no rule.
+            Err(_) if args.age.is_some() => None,
+            Err(e) => return Err(e.into()),
+        },
+    };
+    let creation = rule_index.and_then(|i| config.as_ref().map(|c| &c.creation_rules[i]));
+
+    // Rule flags on the command line override the creation rule's.
+    let cli_rule = Rule::from_options(&[
         ("unencrypted_suffix", args.unencrypted_suffix.as_deref()),
         ("encrypted_suffix", args.encrypted_suffix.as_deref()),
         ("unencrypted_regex", args.unencrypted_regex.as_deref()),
@@ -38,16 +77,63 @@ pub fn run(args: EncryptArgs) -> Result<()> {
             args.encrypted_comment_regex.as_deref(),
         ),
     ])?;
-    let settings = EncryptSettings {
-        rule,
-        mac_only_encrypted: args.mac_only_encrypted,
+    let cli_sets_rule = [
+        &args.unencrypted_suffix,
+        &args.encrypted_suffix,
+        &args.unencrypted_regex,
+        &args.encrypted_regex,
+        &args.unencrypted_comment_regex,
+        &args.encrypted_comment_regex,
+    ]
+    .iter()
+    .any(|o| o.as_deref().is_some_and(|s| !s.is_empty()));
+    let rule = match (cli_sets_rule, creation) {
+        (false, Some(c)) => c.rule()?.unwrap_or_default(),
+        _ => cli_rule,
     };
+    Ok(Plan {
+        settings: EncryptSettings {
+            rule,
+            mac_only_encrypted: args.mac_only_encrypted
+                || creation.is_some_and(|c| c.mac_only_encrypted),
+        },
+        threshold: args
+            .shamir_secret_sharing_threshold
+            .or(creation.and_then(|c| c.shamir_threshold)),
+        rule_index,
+        config,
+    })
+}
+
+/// The path creation rules are matched against: the file's absolute path,
+/// or `--filename-override`.
+fn match_target(args: &EncryptArgs) -> PathBuf {
+    let named = args
+        .io
+        .filename_override
+        .as_deref()
+        .or(args.io.path())
+        .unwrap_or(Path::new(""));
+    std::path::absolute(named).unwrap_or_else(|_| named.to_path_buf())
+}
+
+pub fn run(args: EncryptArgs, config_flag: Option<&Path>) -> Result<()> {
+    let path = args.io.path();
+    let name = display_name(path);
+    let format = input_format(
+        args.io.input_type.as_deref(),
+        path,
+        args.io.filename_override.as_deref(),
+    )?;
+    let out_format = output_format(args.io.output_type.as_deref(), format)?;
+    let dest = destination(args.io.in_place, args.io.output.clone(), path)?;
+    let plan = plan(&args, config_flag, &match_target(&args))?;
 
     let input = io::read_input(path)?;
     if format == Format::Binary {
-        let recipients = keyring::encryption_recipients(args.age.as_deref())?;
+        let recipients = keyring::encryption_recipients(plan.key_source(args.age.as_deref()))?;
         let key = DataKey::generate();
-        let (groups, threshold) = keyring::wrap_for(&key, &recipients)?;
+        let (groups, threshold) = keyring::wrap_for(&key, &recipients, plan.threshold)?;
         let text =
             shroud::formats::binary::encrypt(&input, &key, groups, threshold, engine::now_utc())
                 .with_context(|| name.clone())?;
@@ -65,7 +151,7 @@ pub fn run(args: EncryptArgs) -> Result<()> {
     // encrypts that, so the result is an ordinary file of that format.
     let converted;
     let doc = if out_format != format {
-        let keep = vec![shroud::document::Replacement::Keep; doc.leaves().len()];
+        let keep = vec![Replacement::Keep; doc.leaves().len()];
         let tree = shroud::convert::tree(doc.leaves(), &keep).with_context(|| name.clone())?;
         converted =
             Zeroizing::new(shroud::convert::emit(&tree, out_format).with_context(|| name.clone())?);
@@ -76,15 +162,15 @@ pub fn run(args: EncryptArgs) -> Result<()> {
         doc
     };
 
-    let recipients = keyring::encryption_recipients(args.age.as_deref())?;
+    let recipients = keyring::encryption_recipients(plan.key_source(args.age.as_deref()))?;
     let key = DataKey::generate();
-    let (groups, threshold) = keyring::wrap_for(&key, &recipients)?;
+    let (groups, threshold) = keyring::wrap_for(&key, &recipients, plan.threshold)?;
     let out = engine::encrypt(
         doc.as_ref(),
         &key,
         groups,
         threshold,
-        &settings,
+        &plan.settings,
         engine::now_utc(),
     )
     .with_context(|| name.clone())?;

@@ -8,15 +8,48 @@ use shroud::crypto::DataKey;
 use shroud::keys::{self, EnvSource, Identities, Recipient};
 use shroud::metadata::{KeyGroup, Metadata};
 
-/// Recipients from `--age`/`SOPS_AGE_RECIPIENTS`, or else the default
-/// identity, created on first use so a new user needs no setup.
-pub fn encryption_recipients(age: Option<&str>) -> Result<Vec<Vec<Recipient>>> {
-    if let Some(list) = age.filter(|l| !l.trim().is_empty()) {
-        let recipients = Recipient::parse_list(list)?;
-        if recipients.is_empty() {
-            return Err(shroud::error::Error::NoRecipients("--age is empty".into()).into());
+/// Where the recipients of a new file come from, in sops's precedence.
+pub enum KeySource<'a> {
+    /// `--age` / `SOPS_AGE_RECIPIENTS`: replaces any creation rule's keys.
+    Flag(&'a str),
+    /// The key groups of the matching `.sops.yaml` creation rule.
+    Config {
+        groups: &'a [Vec<String>],
+        config: &'a std::path::Path,
+    },
+    /// No recipients anywhere and no config file: the default identity.
+    Default,
+}
+
+/// The key groups to encrypt a new file to. The default identity is created
+/// on first use, so a new user needs no setup.
+pub fn encryption_recipients(source: KeySource) -> Result<Vec<Vec<Recipient>>> {
+    match source {
+        KeySource::Flag(list) => {
+            let recipients = Recipient::parse_list(list)?;
+            if recipients.is_empty() {
+                return Err(shroud::error::Error::NoRecipients("--age is empty".into()).into());
+            }
+            return Ok(vec![recipients]);
         }
-        return Ok(vec![recipients]);
+        KeySource::Config { groups, config } => {
+            if groups.is_empty() || groups.iter().all(|g| g.is_empty()) {
+                return Err(shroud::error::Error::NoRecipients(format!(
+                    "the matching creation rule in {} has no age keys; add some or pass --age",
+                    config.display()
+                ))
+                .into());
+            }
+            return groups
+                .iter()
+                .map(|g| {
+                    g.iter()
+                        .map(|r| Recipient::parse(r).map_err(anyhow::Error::from))
+                        .collect()
+                })
+                .collect();
+        }
+        KeySource::Default => {}
     }
     let env = EnvSource::process();
     let (recipient, created) = keys::ensure_default_identity(&env)?;
@@ -34,8 +67,9 @@ pub fn encryption_recipients(age: Option<&str>) -> Result<Vec<Vec<Recipient>>> {
 pub fn wrap_for(
     key: &DataKey,
     groups: &[Vec<Recipient>],
+    threshold: Option<usize>,
 ) -> Result<(Vec<KeyGroup>, Option<usize>)> {
-    Ok(keys::wrap_groups(key, groups, None)?)
+    Ok(keys::wrap_groups(key, groups, threshold)?)
 }
 
 /// The data key of a file, from every identity source sops reads.

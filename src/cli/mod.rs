@@ -65,7 +65,7 @@ pub fn warn(message: &str) {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Encrypt(a) => encrypt::run(a),
+        Command::Encrypt(a) => encrypt::run(a, cli.config.as_deref()),
         Command::Decrypt(a) => decrypt::run(a),
         Command::Keygen(a) => keygen::run(a),
     };
