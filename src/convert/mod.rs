@@ -6,6 +6,7 @@
 //! into a [`Node`] tree, which each target format's emitter writes out.
 //! Data the target cannot hold is refused with the key path, never dropped.
 
+pub mod flat;
 mod json;
 
 use crate::document::{Decrypted, Leaf, LeafKind, Replacement, Shape, Value};
