@@ -585,3 +585,83 @@ fn speed_of_a_big_file() {
     );
     assert!((best.0 + best.1).as_millis() < 50);
 }
+
+/// Interop with the real sops binary: sops must decrypt a file whose
+/// ciphertexts and metadata were spliced into the original layout (2- and
+/// 4-space indents, so the `sops` block is not tab-indented), and decrypt it
+/// to the same data as its own output.
+/// `cargo test --lib formats::json -- --ignored sops_interop`
+#[test]
+#[ignore]
+fn sops_interop() {
+    use std::process::Command;
+    let sops = "/opt/sops-venv/bin/sops";
+    if !std::path::Path::new(sops).exists() {
+        eprintln!("no sops binary; skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("key.txt");
+    let out = Command::new("age-keygen")
+        .arg("-o")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let recipient = String::from_utf8(out.stderr)
+        .unwrap()
+        .trim()
+        .trim_start_matches("Public key: ")
+        .to_string();
+    let run = |args: &[&str], file: &std::path::Path| {
+        let out = Command::new(sops)
+            .env("SOPS_DISABLE_VERSION_CHECK", "1")
+            .env("SOPS_AGE_KEY_FILE", &key)
+            .args(args)
+            .arg(file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "sops {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let mut cases: Vec<(String, String)> = corpus_json();
+    cases.push(("compact".into(), "{\"a\":\"x\",\"n\":[1,2.5,true]}".into()));
+    cases.push((
+        "crlf".into(),
+        "{\r\n  \"a\": \"x\",\r\n  \"b\": {\"c\": false}\r\n}\r\n".into(),
+    ));
+    for (name, plain) in cases {
+        let p = dir.path().join("plain.json");
+        std::fs::write(&p, &plain).unwrap();
+        let enc = run(&["encrypt", "--age", &recipient], &p);
+        let sops_doc = JsonDocument::parse(&enc).unwrap();
+        let ours = JsonDocument::parse(&plain).unwrap();
+        assert_eq!(sops_doc.leaves().len(), ours.leaves().len(), "{name}");
+        let edits: Vec<_> = ours
+            .leaves()
+            .iter()
+            .zip(sops_doc.leaves())
+            .map(|(a, b)| {
+                assert_eq!(a.path, b.path);
+                match scalar(b).0 {
+                    Value::Str(s) if s.is_empty() => Replacement::Keep,
+                    Value::Str(s) => Replacement::Encrypted(s.to_string()),
+                    _ => panic!("sops wrote a non-string encrypted value"),
+                }
+            })
+            .collect();
+        let spliced = ours.render(&edits, sops_doc.metadata()).unwrap().text;
+        let f = dir.path().join("spliced.json");
+        std::fs::write(&f, &spliced).unwrap();
+        let e = dir.path().join("sops.json");
+        std::fs::write(&e, &enc).unwrap();
+        assert_eq!(run(&["decrypt"], &f), run(&["decrypt"], &e), "{name}");
+        // And the sops file without its metadata is sops's layout of the data.
+        let stripped = sops_doc.render(&keep_all(&sops_doc), None).unwrap().text;
+        assert!(JsonDocument::parse(&stripped).unwrap().metadata().is_none());
+    }
+}
