@@ -5,7 +5,13 @@
 //! The one normalisation: a decrypted string is written back with minimal
 //! escaping (`"`, `\`, control characters), so `\u00e9` or `\/` in the
 //! original come back as `é` and `/`. The encrypted text cannot remember how
-//! a plaintext was escaped.
+//! a plaintext was escaped. (An unpaired `\ud800` escape decodes to U+FFFD,
+//! as Go's decoder does, so it cannot come back either.)
+//!
+//! Leaves follow the SOPS walk: paths hold object keys only, `null` and
+//! empty containers give no leaf, duplicate keys give one leaf each. A
+//! leaf's `depth` counts the containers around it, the root object
+//! included, so a top-level value has depth 1.
 
 mod parse;
 #[cfg(test)]
