@@ -57,7 +57,9 @@ pub(super) struct Parser<'a> {
     b: &'a [u8],
     pos: usize,
     leaves: Vec<Leaf>,
-    path: Vec<String>,
+    /// Keys from the root to the current value, borrowed from the source
+    /// unless escaped: a member costs no allocation until a leaf needs it.
+    path: Vec<Cow<'a, str>>,
 }
 
 fn is_ws(c: u8) -> bool {
@@ -300,7 +302,7 @@ impl<'a> Parser<'a> {
 
     fn push_leaf(&mut self, depth: usize, value: Value, source: Option<String>, span: Span) {
         self.leaves.push(Leaf {
-            path: self.path.clone(),
+            path: self.path.iter().map(|k| k.to_string()).collect(),
             depth,
             kind: LeafKind::Scalar { value, source },
             span: Some(span),
@@ -324,7 +326,7 @@ impl<'a> Parser<'a> {
                     } else {
                         stack.push(true);
                         let key = self.key()?;
-                        self.path.push(key.into_owned());
+                        self.path.push(key);
                         continue;
                     }
                 }
@@ -382,7 +384,7 @@ impl<'a> Parser<'a> {
                             }
                             self.path.pop();
                             let key = self.key()?;
-                            self.path.push(key.into_owned());
+                            self.path.push(key);
                         } else if self.peek() == Some(b']') {
                             return Err(self.err(comma, "trailing comma in an array"));
                         }
@@ -579,7 +581,7 @@ impl<'a> Parser<'a> {
                         next_key_start: None,
                     });
                 } else {
-                    self.path.push(key.into_owned());
+                    self.path.push(key);
                     self.data_value()?;
                     self.path.pop();
                     layout.last_data_end = Some(self.pos);

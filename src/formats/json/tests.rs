@@ -338,6 +338,20 @@ fn sops_written_files_lose_their_metadata_cleanly() {
         let doc = JsonDocument::parse(src).unwrap();
         assert_eq!(doc.render(&keep_all(&doc), None).unwrap().text, want);
     }
+    // Replacements on both sides of a metadata block in the middle, with a
+    // new block written: the old one goes, the new one is last.
+    let doc =
+        JsonDocument::parse("{\"a\": 1, \"b\": [true, \"x\"], \"sops\": {}, \"c\": 2, \"d\": 3}")
+            .unwrap();
+    let mut edits = keep_all(&doc);
+    for i in [0, 3, 4] {
+        edits[i] = Replacement::Encrypted(format!("E{i}"));
+    }
+    let meta = MetaNode::Map(vec![("version".into(), MetaNode::Str("3.11.0".into()))]);
+    assert_eq!(
+        doc.render(&edits, Some(&meta)).unwrap().text,
+        "{\"a\": \"E0\", \"b\": [true, \"x\"], \"c\": \"E3\", \"d\": \"E4\", \"sops\": {\"version\": \"3.11.0\"}}"
+    );
 }
 
 #[test]
@@ -565,25 +579,37 @@ fn speed_of_a_big_file() {
         .map(|i| Replacement::Encrypted(fake_enc(i, ValueType::Str)))
         .collect();
     let meta = sample_meta();
-    let mut best = (std::time::Duration::MAX, std::time::Duration::MAX);
+    // The machine is shared: time on this thread's CPU clock (nanoseconds
+    // in /proc/thread-self/schedstat) as well as the wall clock.
+    let cpu = || -> u128 {
+        std::fs::read_to_string("/proc/thread-self/schedstat")
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    let ms = |ns: u128| ns as f64 / 1e6;
+    let mut best_wall = f64::MAX;
+    let mut best = (u128::MAX, u128::MAX);
     for _ in 0..7 {
-        let t = std::time::Instant::now();
+        let wall = std::time::Instant::now();
+        let c0 = cpu();
         let doc = JsonDocument::parse(&src).unwrap();
-        let parsed = t.elapsed();
-        assert_eq!(doc.leaves().len(), 100_000);
-        let t = std::time::Instant::now();
+        let c1 = cpu();
         let out = doc.render(&edits, Some(&meta)).unwrap();
-        let rendered = t.elapsed();
+        let c2 = cpu();
+        best_wall = best_wall.min(wall.elapsed().as_secs_f64() * 1e3);
+        assert_eq!(doc.leaves().len(), 100_000);
         assert!(out.text.len() > src.len());
-        best = (best.0.min(parsed), best.1.min(rendered));
+        best = (best.0.min(c1 - c0), best.1.min(c2 - c1));
     }
     eprintln!(
-        "{} bytes, 100000 leaves: parse {:?}, render {:?} (best of 7)",
+        "{} bytes, 100000 leaves, best of 7: parse {:.1} ms + render {:.1} ms CPU; {:.1} ms wall",
         src.len(),
-        best.0,
-        best.1
+        ms(best.0),
+        ms(best.1),
+        best_wall
     );
-    assert!((best.0 + best.1).as_millis() < 50);
+    assert!(ms(best.0 + best.1) < 50.0);
 }
 
 /// Interop with the real sops binary: sops must decrypt a file whose
