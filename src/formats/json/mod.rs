@@ -251,11 +251,36 @@ fn json_string(s: &str) -> String {
     out
 }
 
+/// Whether any byte of `s` is a control character, `"` or `\\`. Eight
+/// bytes at a time with the classic "has a byte less than n / equal to c"
+/// word tricks, which are exact about whether such a byte exists.
+fn needs_escape(s: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH != 0;
+    let mut chunks = s.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        if x.wrapping_sub(ONES * 0x20) & !x & HIGH != 0
+            || has_zero(x ^ (ONES * u64::from(b'"')))
+            || has_zero(x ^ (ONES * u64::from(b'\\')))
+        {
+            return true;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|&c| c < 0x20 || c == b'"' || c == b'\\')
+}
+
 fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
     // Most values (and every ENC[...] string) need no escape; this check
     // is much faster than the loop below.
-    if !s.bytes().any(|c| c < 0x20 || c == b'"' || c == b'\\') {
+    if !needs_escape(s.as_bytes()) {
         out.push_str(s);
         out.push('"');
         return;

@@ -691,3 +691,19 @@ fn sops_interop() {
         assert!(JsonDocument::parse(&stripped).unwrap().metadata().is_none());
     }
 }
+
+#[test]
+fn escape_check_matches_the_naive_one() {
+    let naive = |s: &[u8]| s.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\');
+    for c in 0..=255u8 {
+        for len in 1..20 {
+            for at in 0..len {
+                let mut s = vec![b'a'; len];
+                s[at] = c;
+                assert_eq!(needs_escape(&s), naive(&s), "byte {c:#x} at {at} of {len}");
+                s[at] = 0xff;
+                assert!(!needs_escape(&s));
+            }
+        }
+    }
+}
