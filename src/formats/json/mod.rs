@@ -5,7 +5,13 @@
 //! The one normalisation: a decrypted string is written back with minimal
 //! escaping (`"`, `\`, control characters), so `\u00e9` or `\/` in the
 //! original come back as `é` and `/`. The encrypted text cannot remember how
-//! a plaintext was escaped.
+//! a plaintext was escaped. (An unpaired `\ud800` escape decodes to U+FFFD,
+//! as Go's decoder does, so it cannot come back either.)
+//!
+//! Leaves follow the SOPS walk: paths hold object keys only, `null` and
+//! empty containers give no leaf, duplicate keys give one leaf each. A
+//! leaf's `depth` counts the containers around it, the root object
+//! included, so a top-level value has depth 1.
 
 mod parse;
 #[cfg(test)]
@@ -238,9 +244,47 @@ fn write_meta(
 
 /// A JSON string literal with minimal escaping: `"`, `\` and control
 /// characters only; `/` and non-ASCII are written as they are.
+#[cfg(test)]
 pub(crate) fn json_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
+    push_json_string(&mut out, s);
+    out
+}
+
+/// Whether any byte of `s` is a control character, `"` or `\\`. Eight
+/// bytes at a time with the classic "has a byte less than n / equal to c"
+/// word tricks, which are exact about whether such a byte exists.
+fn needs_escape(s: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH != 0;
+    let mut chunks = s.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        if x.wrapping_sub(ONES * 0x20) & !x & HIGH != 0
+            || has_zero(x ^ (ONES * u64::from(b'"')))
+            || has_zero(x ^ (ONES * u64::from(b'\\')))
+        {
+            return true;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|&c| c < 0x20 || c == b'"' || c == b'\\')
+}
+
+fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
+    // Most values (and every ENC[...] string) need no escape; this check
+    // is much faster than the loop below.
+    if !needs_escape(s.as_bytes()) {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     let mut run = 0;
     for (i, c) in s.bytes().enumerate() {
         let esc = match c {
@@ -264,21 +308,25 @@ pub(crate) fn json_string(s: &str) -> String {
     }
     out.push_str(&s[run..]);
     out.push('"');
-    out
 }
 
-/// The JSON token for a decrypted scalar: its original `text` when that is
-/// a valid JSON token for the same value (keeps `1.0`, `-0`, `1E3` and big
-/// integers byte-exact), the canonical form otherwise.
-fn scalar_token(leaf: &Leaf, value: &Value, text: &str) -> Result<String, FormatError> {
-    Ok(match value {
-        Value::Str(s) => json_string(s),
+/// Write the JSON token for a decrypted scalar: its original `text` when
+/// that is a valid JSON token for the same value (keeps `1.0`, `-0`, `1E3`
+/// and big integers byte-exact), the canonical form otherwise.
+fn push_scalar_token(
+    out: &mut String,
+    leaf: &Leaf,
+    value: &Value,
+    text: &str,
+) -> Result<(), FormatError> {
+    match value {
+        Value::Str(s) => push_json_string(out, s),
         Value::Int(i) => {
             let same = is_json_number(text) && text.parse::<i64>().ok() == Some(*i);
             if same {
-                text.to_string()
+                out.push_str(text);
             } else {
-                i.to_string()
+                out.push_str(&i.to_string());
             }
         }
         Value::Float(f) => {
@@ -293,11 +341,11 @@ fn scalar_token(leaf: &Leaf, value: &Value, text: &str) -> Result<String, Format
                     None => false,
                 };
             if same {
-                text.to_string()
+                out.push_str(text);
             } else if f.is_finite() {
                 // Go's 'f' format never has an exponent and always has a
                 // digit before any '.', so it is a valid JSON number.
-                go_float(*f)
+                out.push_str(&go_float(*f));
             } else {
                 return Err(FormatError::CannotRepresent {
                     path: display_path(&leaf.path),
@@ -306,9 +354,18 @@ fn scalar_token(leaf: &Leaf, value: &Value, text: &str) -> Result<String, Format
                 });
             }
         }
-        Value::Bool(b) => (if *b { "true" } else { "false" }).to_string(),
-        Value::Time(t) => json_string(t),
-    })
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Time(t) => push_json_string(out, t),
+    }
+    Ok(())
+}
+
+/// Consecutive leaf replacements merged into one edit: the replaced tokens
+/// and the untouched text between them. One edit per run instead of one per
+/// leaf keeps rendering free of a per-leaf allocation.
+struct Run {
+    span: Span,
+    text: String,
 }
 
 impl Document for JsonDocument<'_> {
@@ -332,22 +389,13 @@ impl Document for JsonDocument<'_> {
                 self.leaves.len()
             )));
         }
+        let removal = self.sops_removal();
         let mut out = Vec::new();
+        let mut run: Option<Run> = None;
         for (leaf, edit) in self.leaves.iter().zip(edits) {
-            let text = match edit {
-                Replacement::Keep => continue,
-                Replacement::Encrypted(enc) => json_string(enc),
-                Replacement::Decrypted(Decrypted::Scalar { value, text }) => {
-                    scalar_token(leaf, value, text)?
-                }
-                Replacement::Decrypted(Decrypted::Comment(_)) => {
-                    return Err(FormatError::CannotRepresent {
-                        path: display_path(&leaf.path),
-                        format: "json",
-                        reason: "JSON has no comments".into(),
-                    });
-                }
-            };
+            if matches!(edit, Replacement::Keep) {
+                continue;
+            }
             let Some(span) = leaf.span.clone() else {
                 return Err(FormatError::SpanCheck("a JSON leaf without a span".into()));
             };
@@ -370,9 +418,60 @@ impl Document for JsonDocument<'_> {
                     "span {span:?} does not hold a JSON scalar"
                 )));
             }
-            out.push(Edit::new(span, text));
+            // Extend the current run with the text up to this leaf, unless
+            // the metadata removal lies in between (edits must not overlap).
+            let gap = match &run {
+                Some(r)
+                    if !removal
+                        .as_ref()
+                        .is_some_and(|x| x.start < span.start && x.end > r.span.end) =>
+                {
+                    match self.src.get(r.span.end..span.start) {
+                        Some(gap) => Some(gap),
+                        None => {
+                            return Err(FormatError::SpanCheck(format!(
+                                "span {span:?} is out of order"
+                            )));
+                        }
+                    }
+                }
+                _ => None,
+            };
+            let r = match (gap, run.as_mut()) {
+                (Some(gap), Some(r)) => {
+                    r.text.push_str(gap);
+                    r
+                }
+                _ => {
+                    if let Some(done) = run.take() {
+                        out.push(Edit::new(done.span, done.text));
+                    }
+                    run.insert(Run {
+                        span: span.clone(),
+                        text: String::new(),
+                    })
+                }
+            };
+            match edit {
+                Replacement::Keep => {}
+                Replacement::Encrypted(enc) => push_json_string(&mut r.text, enc),
+                Replacement::Decrypted(Decrypted::Scalar { value, text }) => {
+                    push_scalar_token(&mut r.text, leaf, value, text)?
+                }
+                Replacement::Decrypted(Decrypted::Comment(_)) => {
+                    return Err(FormatError::CannotRepresent {
+                        path: display_path(&leaf.path),
+                        format: "json",
+                        reason: "JSON has no comments".into(),
+                    });
+                }
+            }
+            r.span.end = span.end;
         }
-        if let Some(r) = self.sops_removal() {
+        if let Some(done) = run {
+            out.push(Edit::new(done.span, done.text));
+        }
+        if let Some(r) = removal {
             out.push(Edit::new(r, ""));
         }
         if let Some(m) = metadata {

@@ -58,7 +58,9 @@ pub(super) struct Parser<'a> {
     b: &'a [u8],
     pos: usize,
     leaves: Vec<Leaf>,
-    path: Vec<String>,
+    /// Keys from the root to the current value, borrowed from the source
+    /// unless escaped: a member costs no allocation until a leaf needs it.
+    path: Vec<Cow<'a, str>>,
     /// Keys and list indices from the root, kept beside `path`.
     loc: Vec<PathSeg>,
 }
@@ -308,7 +310,7 @@ impl<'a> Parser<'a> {
 
     fn push_kind(&mut self, depth: usize, kind: LeafKind, span: Span) {
         self.leaves.push(Leaf {
-            path: self.path.clone(),
+            path: self.path.iter().map(|k| k.to_string()).collect(),
             loc: self.loc.clone(),
             depth,
             kind,
@@ -337,8 +339,8 @@ impl<'a> Parser<'a> {
                         );
                     } else {
                         stack.push(true);
-                        let key = self.key()?.into_owned();
-                        self.loc.push(PathSeg::Key(key.clone()));
+                        let key = self.key()?;
+                        self.loc.push(PathSeg::Key(key.to_string()));
                         self.path.push(key);
                         continue;
                     }
@@ -403,9 +405,9 @@ impl<'a> Parser<'a> {
                                 return Err(self.err(comma, "trailing comma in an object"));
                             }
                             self.path.pop();
-                            let key = self.key()?.into_owned();
+                            let key = self.key()?;
                             if let Some(last) = self.loc.last_mut() {
-                                *last = PathSeg::Key(key.clone());
+                                *last = PathSeg::Key(key.to_string());
                             }
                             self.path.push(key);
                         } else if self.peek() == Some(b']') {
@@ -608,8 +610,7 @@ impl<'a> Parser<'a> {
                         next_key_start: None,
                     });
                 } else {
-                    let key = key.into_owned();
-                    self.loc.push(PathSeg::Key(key.clone()));
+                    self.loc.push(PathSeg::Key(key.to_string()));
                     self.path.push(key);
                     self.data_value()?;
                     self.path.pop();

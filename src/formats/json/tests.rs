@@ -364,6 +364,20 @@ fn sops_written_files_lose_their_metadata_cleanly() {
         let doc = JsonDocument::parse(src).unwrap();
         assert_eq!(doc.render(&keep_all(&doc), None).unwrap().text, want);
     }
+    // Replacements on both sides of a metadata block in the middle, with a
+    // new block written: the old one goes, the new one is last.
+    let doc =
+        JsonDocument::parse("{\"a\": 1, \"b\": [true, \"x\"], \"sops\": {}, \"c\": 2, \"d\": 3}")
+            .unwrap();
+    let mut edits = keep_all(&doc);
+    for i in [0, 3, 4] {
+        edits[i] = Replacement::Encrypted(format!("E{i}"));
+    }
+    let meta = MetaNode::Map(vec![("version".into(), MetaNode::Str("3.11.0".into()))]);
+    assert_eq!(
+        doc.render(&edits, Some(&meta)).unwrap().text,
+        "{\"a\": \"E0\", \"b\": [true, \"x\"], \"c\": \"E3\", \"d\": \"E4\", \"sops\": {\"version\": \"3.11.0\"}}"
+    );
 }
 
 #[test]
@@ -573,7 +587,6 @@ fn truncations_and_mutations_never_panic() {
     assert!(agreed > 100);
 }
 
-/// `cargo test --release --lib formats::json -- --ignored --nocapture`
 #[test]
 fn leaves_know_their_full_location() {
     use crate::treepath::PathSeg::{Index, Key};
@@ -588,4 +601,97 @@ fn leaves_know_their_full_location() {
             vec![Key("c".into()), Key("d".into())],
         ]
     );
+}
+
+#[test]
+fn sops_interop() {
+    use std::process::Command;
+    let sops = "/opt/sops-venv/bin/sops";
+    if !std::path::Path::new(sops).exists() {
+        eprintln!("no sops binary; skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("key.txt");
+    let out = Command::new("age-keygen")
+        .arg("-o")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let recipient = String::from_utf8(out.stderr)
+        .unwrap()
+        .trim()
+        .trim_start_matches("Public key: ")
+        .to_string();
+    let run = |args: &[&str], file: &std::path::Path| {
+        let out = Command::new(sops)
+            .env("SOPS_DISABLE_VERSION_CHECK", "1")
+            .env("SOPS_AGE_KEY_FILE", &key)
+            .args(args)
+            .arg(file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "sops {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let mut cases: Vec<(String, String)> = corpus_json();
+    cases.push(("compact".into(), "{\"a\":\"x\",\"n\":[1,2.5,true]}".into()));
+    cases.push((
+        "crlf".into(),
+        "{\r\n  \"a\": \"x\",\r\n  \"b\": {\"c\": false}\r\n}\r\n".into(),
+    ));
+    for (name, plain) in cases {
+        let p = dir.path().join("plain.json");
+        std::fs::write(&p, &plain).unwrap();
+        let enc = run(&["encrypt", "--age", &recipient], &p);
+        let sops_doc = JsonDocument::parse(&enc).unwrap();
+        let ours = JsonDocument::parse(&plain).unwrap();
+        assert_eq!(sops_doc.leaves().len(), ours.leaves().len(), "{name}");
+        let edits: Vec<_> = ours
+            .leaves()
+            .iter()
+            .zip(sops_doc.leaves())
+            .map(|(a, b)| {
+                assert_eq!(a.path, b.path);
+                if !is_data(b) {
+                    return Replacement::Keep;
+                }
+                match scalar(b).0 {
+                    Value::Str(s) if s.is_empty() => Replacement::Keep,
+                    Value::Str(s) => Replacement::Encrypted(s.to_string()),
+                    _ => panic!("sops wrote a non-string encrypted value"),
+                }
+            })
+            .collect();
+        let spliced = ours.render(&edits, sops_doc.metadata()).unwrap().text;
+        let f = dir.path().join("spliced.json");
+        std::fs::write(&f, &spliced).unwrap();
+        let e = dir.path().join("sops.json");
+        std::fs::write(&e, &enc).unwrap();
+        assert_eq!(run(&["decrypt"], &f), run(&["decrypt"], &e), "{name}");
+        // And the sops file without its metadata is sops's layout of the data.
+        let stripped = sops_doc.render(&keep_all(&sops_doc), None).unwrap().text;
+        assert!(JsonDocument::parse(&stripped).unwrap().metadata().is_none());
+    }
+}
+
+#[test]
+fn escape_check_matches_the_naive_one() {
+    let naive = |s: &[u8]| s.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\');
+    for c in 0..=255u8 {
+        for len in 1..20 {
+            for at in 0..len {
+                let mut s = vec![b'a'; len];
+                s[at] = c;
+                assert_eq!(needs_escape(&s), naive(&s), "byte {c:#x} at {at} of {len}");
+                s[at] = 0xff;
+                assert!(!needs_escape(&s));
+            }
+        }
+    }
 }
