@@ -60,6 +60,9 @@ pub enum Info {
         dash: Option<usize>,
         /// Column where a re-indented copy of a collection would go.
         parent_col: usize,
+        /// Tagged as a string (`!!str`, or a tag SOPS drops): any plain
+        /// text is a string here.
+        str_tag: bool,
     },
     Comment,
     /// A copy of an anchored leaf seen through an alias.
@@ -114,7 +117,9 @@ pub struct Marked {
 pub struct DocInfo {
     /// The `sops:` entry to remove (line start of the key to the end of the
     /// value's last line).
-    pub meta_removal: Option<Span>,
+    /// The flag: the file ends inside that entry without a final newline,
+    /// so the newline before it goes as well.
+    pub meta_removal: Option<(Span, bool)>,
     /// Where appended metadata goes.
     pub insert_at: Option<usize>,
     /// For a flow-style root mapping: the position of its `}` and whether
@@ -747,24 +752,22 @@ impl State<'_> {
         let src = self.src;
         let root_flow = self.stack.first().is_some_and(|f| f.r.flow);
         let mut end = self.prev_end;
-        let mut start = m.removal_start;
+        let start = m.removal_start;
+        let mut eat_nl = false;
         if !root_flow {
             if end > 0 && src.as_bytes()[end - 1] != b'\n' {
                 end = scan::next_line(src, end);
             }
-            if end == src.len() && !src.ends_with('\n') && start > 0 {
-                // No final newline: the newline before the block goes too,
-                // which undoes how shroud appends metadata to such a file.
-                start -= 1;
-                if start > 0 && src.as_bytes()[start - 1] == b'\r' {
-                    start -= 1;
-                }
-            }
+            // No final newline: the newline before the block must go too,
+            // which undoes how shroud appends metadata to such a file. It
+            // may belong to a block scalar's span, so the renderer trims it
+            // from the output instead of removing it here.
+            eat_nl = end == src.len() && !src.ends_with('\n') && start > 0;
         }
         if self.out.docs.len() <= 1 && self.out.metadata.is_none() {
             self.out.metadata = Some(node);
         }
-        self.current_doc().meta_removal = Some(start..end);
+        self.current_doc().meta_removal = Some((start..end, eat_nl));
     }
 
     fn open(
@@ -1025,6 +1028,7 @@ impl State<'_> {
                 block,
                 dash,
                 parent_col,
+                str_tag: tag.is_some_and(|t| !t.is_yaml_core_schema() || t.suffix == "str"),
             });
         }
         let n = self.out.leaves.len();

@@ -148,9 +148,11 @@ pub fn render(
         ));
     }
 
+    let mut eat_nl = false;
     for doc in &p.docs {
-        if let Some(r) = &doc.meta_removal {
+        if let Some((r, eat)) = &doc.meta_removal {
             out.push(Edit::new(r.clone(), ""));
+            eat_nl |= eat;
         }
     }
     if let Some(meta) = metadata {
@@ -169,16 +171,23 @@ pub fn render(
             let at = doc.and_then(|d| d.insert_at).unwrap_or(src.len());
             if at == src.len() && !src.is_empty() && !src.ends_with('\n') {
                 let body = block.strip_suffix(nl).unwrap_or(&block);
-                out.push(Edit::insert(at, format!("{nl}{body}")));
+                let sep = if eat_nl { "" } else { nl };
+                out.push(Edit::insert(at, format!("{sep}{body}")));
             } else {
                 out.push(Edit::insert(at, block.clone()));
             }
         }
     }
-    Ok(Rendered {
-        text: splice(src, out)?,
-        warnings,
-    })
+    let mut text = splice(src, out)?;
+    if eat_nl && metadata.is_none() {
+        let n = if text.ends_with("\r\n") {
+            2
+        } else {
+            usize::from(text.ends_with('\n'))
+        };
+        text.truncate(text.len() - n);
+    }
+    Ok(Rendered { text, warnings })
 }
 
 /// The value a leaf will hold after rendering.
@@ -291,11 +300,22 @@ fn flow_plain_enc(enc: &str) -> String {
 /// Edits that put a decrypted value where an `ENC[...]` scalar was.
 fn decrypted_edits(cx: &Ctx<'_>, info: &Info, span: Span, value: &Value, text: &str) -> Vec<Edit> {
     let Info::Scalar {
-        style, flow, block, ..
+        style,
+        flow,
+        block,
+        str_tag,
+        ..
     } = info
     else {
         return vec![Edit::new(span, text)];
     };
+    if *str_tag && *style == Style::Plain {
+        if let Value::Str(s) = value {
+            if super::resolve::plain_text_ok(s, *flow) {
+                return vec![Edit::new(span, s.to_string())];
+            }
+        }
+    }
     let was_plain = *style == Style::Plain
         || (*style == Style::Double && cx.src[span.clone()].starts_with("\"\\x45"));
     let s = match value {
