@@ -71,12 +71,11 @@ pub fn canonical(value: &Value) -> String {
 /// Text for `value` where a plain scalar stood: `text` itself when that
 /// reads back as the same value here, else a quoted or canonical form.
 pub fn plain_or_quoted(value: &Value, text: &str, flow: bool) -> String {
-    if plain_text_ok(text, flow) {
-        if let Resolved::Value(v) = resolve_plain(text) {
-            if same_value(&v, value) {
-                return text.to_string();
-            }
-        }
+    if plain_text_ok(text, flow)
+        && let Resolved::Value(v) = resolve_plain(text)
+        && same_value(&v, value)
+    {
+        return text.to_string();
     }
     match value {
         Value::Str(s) => double_quote(s),

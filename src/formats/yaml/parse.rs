@@ -365,10 +365,10 @@ impl<'a> State<'a> {
         if trailing {
             return self.prev_frame;
         }
-        if let Some(top) = self.stack.last() {
-            if top.r.flow {
-                return Some(top.r);
-            }
+        if let Some(top) = self.stack.last()
+            && top.r.flow
+        {
+            return Some(top.r);
         }
         let c = col_of(self.src, hash);
         let fits = |f: &FrameRef| !f.flow && f.col.is_none_or(|fc| fc <= c);
@@ -1050,17 +1050,17 @@ impl State<'_> {
             self.anchor_ids.insert(anchor, i);
             self.anchor_names.insert(name, i);
         }
-        if let Some(name) = is_marker_tag(tag) {
-            if let Some((a, b)) = find_property(self.src, props_from, b'!') {
-                let _ = b;
-                self.out.marked.push(Marked {
-                    name: name.to_string(),
-                    span: a..tok.end,
-                    tag: a..tok.start,
-                    leaves: first_leaf..n,
-                    anchor: self.anchor_names.get(name).copied(),
-                });
-            }
+        if let Some(name) = is_marker_tag(tag)
+            && let Some((a, b)) = find_property(self.src, props_from, b'!')
+        {
+            let _ = b;
+            self.out.marked.push(Marked {
+                name: name.to_string(),
+                span: a..tok.end,
+                tag: a..tok.start,
+                leaves: first_leaf..n,
+                anchor: self.anchor_names.get(name).copied(),
+            });
         }
         self.after_token();
         Ok(())

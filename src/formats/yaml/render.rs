@@ -309,12 +309,12 @@ fn decrypted_edits(cx: &Ctx<'_>, info: &Info, span: Span, value: &Value, text: &
     else {
         return vec![Edit::new(span, text)];
     };
-    if *str_tag && *style == Style::Plain {
-        if let Value::Str(s) = value {
-            if super::resolve::plain_text_ok(s, *flow) {
-                return vec![Edit::new(span, s.to_string())];
-            }
-        }
+    if *str_tag
+        && *style == Style::Plain
+        && let Value::Str(s) = value
+        && super::resolve::plain_text_ok(s, *flow)
+    {
+        return vec![Edit::new(span, s.to_string())];
     }
     let was_plain = *style == Style::Plain
         || (*style == Style::Double && cx.src[span.clone()].starts_with("\"\\x45"));
@@ -398,10 +398,11 @@ fn block_edits(cx: &Ctx<'_>, b: &Block, folded: bool, v: &str) -> Vec<Edit> {
         text.push_str(cx.nl);
     }
     // At the very end of a file without a final newline.
-    if !cx.src[b.content.clone()].ends_with('\n') && !b.content.is_empty() {
-        if let Some(t) = text.strip_suffix(cx.nl) {
-            text = t.to_string();
-        }
+    if !cx.src[b.content.clone()].ends_with('\n')
+        && !b.content.is_empty()
+        && let Some(t) = text.strip_suffix(cx.nl)
+    {
+        text = t.to_string();
     }
     edits.push(Edit::new(b.content.clone(), text));
     edits

@@ -51,13 +51,13 @@ pub fn resolve_plain(s: &str) -> Resolved {
             Err(_) => Resolved::str(s),
         };
     }
-    if yaml_style_float(&plain) {
-        if let Ok(f) = plain.parse::<f64>() {
-            // Go's ParseFloat fails on overflow, and go-yaml then keeps the
-            // text as a string.
-            if f.is_finite() {
-                return Resolved::Value(Value::Float(f));
-            }
+    if yaml_style_float(&plain)
+        && let Ok(f) = plain.parse::<f64>()
+    {
+        // Go's ParseFloat fails on overflow, and go-yaml then keeps the
+        // text as a string.
+        if f.is_finite() {
+            return Resolved::Value(Value::Float(f));
         }
     }
     Resolved::str(s)

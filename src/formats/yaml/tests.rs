@@ -425,10 +425,26 @@ fn debug_one() {
     let src = std::fs::read_to_string(std::env::var("F").unwrap()).unwrap();
     let doc = YamlDocument::parse(&src).unwrap();
     for (l, i) in doc.leaves().iter().zip(&doc.parsed.infos) {
-        if let Some(s) = &l.span {
-            if s.start > 2000 && s.start < 2600 {
-                eprintln!("{:?} {:?} {:?}", l.path, i, &src[s.clone()]);
-            }
+        if let Some(s) = &l.span
+            && s.start > 2000
+            && s.start < 2600
+        {
+            eprintln!("{:?} {:?} {:?}", l.path, i, &src[s.clone()]);
         }
     }
+}
+
+#[test]
+#[ignore]
+fn show_encrypted() {
+    let src = std::env::var("S").unwrap().replace("\\n", "\n");
+    let doc = YamlDocument::parse(&src).unwrap();
+    let edits: Vec<Replacement> = doc
+        .leaves()
+        .iter()
+        .enumerate()
+        .map(|(i, l)| Replacement::Encrypted(fake_enc(i, &l.kind)))
+        .collect();
+    let r = doc.render(&edits, Some(&sample_meta())).unwrap();
+    eprintln!("{}\n{:?}\n----\n{}", r.text, r.warnings, round_trip(&src));
 }
