@@ -191,20 +191,41 @@ fn push_spaces(out: &mut String, n: usize) {
     out.extend(std::iter::repeat_n(' ', n));
 }
 
-/// The metadata as a JSON value, which is valid YAML flow syntax: used
-/// when the root mapping is itself in flow style.
+/// The metadata as JSON text, which is valid YAML flow syntax: used when
+/// the root mapping is itself in flow style. Key order is kept.
 pub fn metadata_json(meta: &MetaNode) -> String {
-    fn to_json(n: &MetaNode) -> serde_json::Value {
+    fn write(n: &MetaNode, out: &mut String) {
+        let q = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
         match n {
-            MetaNode::Map(e) => {
-                serde_json::Value::Object(e.iter().map(|(k, v)| (k.clone(), to_json(v))).collect())
+            MetaNode::Map(entries) => {
+                out.push('{');
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    out.push_str(&q(k));
+                    out.push_str(": ");
+                    write(v, out);
+                }
+                out.push('}');
             }
-            MetaNode::List(items) => serde_json::Value::Array(items.iter().map(to_json).collect()),
-            MetaNode::Str(s) => serde_json::Value::String(s.clone()),
-            MetaNode::Int(i) => serde_json::Value::from(*i),
-            MetaNode::Bool(b) => serde_json::Value::Bool(*b),
-            MetaNode::Null => serde_json::Value::Null,
+            MetaNode::List(items) => {
+                out.push('[');
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    write(v, out);
+                }
+                out.push(']');
+            }
+            MetaNode::Str(s) => out.push_str(&q(s)),
+            MetaNode::Int(i) => out.push_str(&i.to_string()),
+            MetaNode::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            MetaNode::Null => out.push_str("null"),
         }
     }
-    serde_json::to_string(&to_json(meta)).unwrap_or_else(|_| "{}".into())
+    let mut out = String::new();
+    write(meta, &mut out);
+    out
 }

@@ -125,6 +125,9 @@ pub struct DocInfo {
     /// For a flow-style root mapping: the position of its `}` and whether
     /// it had entries.
     pub flow_root: Option<(usize, bool)>,
+    /// Indentation of a block root mapping that does not start at column 0
+    /// (metadata must line up with its keys).
+    pub root_indent: String,
 }
 
 pub struct Parsed {
@@ -778,7 +781,10 @@ impl State<'_> {
         tag: Option<&Tag>,
     ) -> Result<(), FormatError> {
         let bracket = if map { b'{' } else { b'[' };
-        let flow = self.src.as_bytes().get(s) == Some(&bracket);
+        // saphyr's start may sit on the node's properties (`&a [`).
+        let at = scan::skip_properties(self.src, s, self.src.len());
+        let flow = self.src.as_bytes().get(at) == Some(&bracket);
+        let s = if flow { at } else { s };
         let props_from = self.prev_end;
         if flow {
             self.token(s, s + 1);
@@ -930,6 +936,13 @@ impl State<'_> {
         if self.stack.is_empty() && frame.r.flow {
             let had = !frame.keys.is_empty();
             self.current_doc().flow_root = Some((pos, had));
+        } else if self.stack.is_empty() {
+            let ls = scan::line_start(self.src, node_start);
+            let lead = &self.src[ls..node_start];
+            if lead.bytes().all(|c| c == b' ' || c == b'\t') {
+                let lead = lead.to_string();
+                self.current_doc().root_indent = lead;
+            }
         }
         self.closed.push(frame.r);
         let _ = frame.meta_key_start;

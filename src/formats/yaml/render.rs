@@ -25,9 +25,12 @@ pub fn render(
             p.leaves.len()
         )));
     }
-    let nl = match src.find('\n') {
-        Some(i) if i > 0 && src.as_bytes()[i - 1] == b'\r' => "\r\n",
-        _ => "\n",
+    // CRLF only when every line break of the file is CRLF.
+    let lf = src.bytes().filter(|&c| c == b'\n').count();
+    let nl = if lf > 0 && src.matches("\r\n").count() == lf {
+        "\r\n"
+    } else {
+        "\n"
     };
     let cx = Ctx { src, nl };
     let mut out: Vec<Edit> = Vec::new();
@@ -169,6 +172,28 @@ pub fn render(
                 continue;
             }
             let at = doc.and_then(|d| d.insert_at).unwrap_or(src.len());
+            let indent = doc.map_or("", |d| d.root_indent.as_str());
+            if indent.contains('\t') {
+                return Err(FormatError::CannotRepresent {
+                    path: "sops".into(),
+                    format: "yaml",
+                    reason: "the top-level keys are indented with a tab, so the metadata cannot line up with them".into(),
+                });
+            }
+            let block = if indent.is_empty() {
+                block.clone()
+            } else {
+                block
+                    .split_inclusive('\n')
+                    .map(|l| {
+                        if l.trim().is_empty() {
+                            l.to_string()
+                        } else {
+                            format!("{indent}{l}")
+                        }
+                    })
+                    .collect()
+            };
             if at == src.len() && !src.is_empty() && !src.ends_with('\n') {
                 let body = block.strip_suffix(nl).unwrap_or(&block);
                 let sep = if eat_nl { "" } else { nl };
