@@ -916,7 +916,16 @@ impl State<'_> {
         let Some(frame) = self.stack.pop() else {
             return Ok(());
         };
-        let node_end = self.prev_end;
+        // A block collection's text runs to the end of its last line, so a
+        // trailing comment there is inside it.
+        let node_end = if !frame.r.flow
+            && self.prev_end > 0
+            && self.src.as_bytes()[self.prev_end - 1] != b'\n'
+        {
+            scan::line_end(self.src, self.prev_end)
+        } else {
+            self.prev_end
+        };
         let node_start = frame.start.unwrap_or(node_end);
         if let Some(i) = frame.anchor {
             let col = col_of(self.src, node_start);

@@ -504,7 +504,10 @@ fn expand_alias(
     // Comments of the anchored node are not copied (SOPS does not see them
     // under the alias either).
     for j in a.leaves.clone() {
-        if let (LeafKind::Comment(_), Some(span)) = (&p.leaves[j].kind, &p.leaves[j].span) {
+        if let (LeafKind::Comment(_), Some(span)) = (&p.leaves[j].kind, &p.leaves[j].span)
+            && span.start >= base
+            && span.end <= a.node.end
+        {
             rel.push(Edit::new(span.start - base..span.end - base, ""));
         }
     }
