@@ -81,6 +81,24 @@ fn encrypt_then_decrypt_gives_back_the_same_bytes() {
 }
 
 #[test]
+fn documented_exceptions_come_back_in_the_nearest_layout() {
+    // Hand-written expectation: see testdata/interop/exceptions.decrypted.yaml.
+    let dir = tempfile::tempdir().unwrap();
+    let enc = dir.path().join("exceptions.enc.yaml");
+    encrypt_to(
+        dir.path(),
+        &common::testdata("interop/exceptions.yaml"),
+        &enc,
+    );
+    let o = decrypt(dir.path(), &enc);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        String::from_utf8(o.stdout).unwrap(),
+        fs::read_to_string(common::testdata("interop/exceptions.decrypted.yaml")).unwrap()
+    );
+}
+
+#[test]
 fn encrypted_file_hides_values_but_keeps_keys_and_comments_layout() {
     let (_dir, enc) = encrypted_example();
     let text = fs::read_to_string(&enc).unwrap();
@@ -250,7 +268,8 @@ fn malformed_input_names_file_line_and_column_and_writes_nothing() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("line 4"), "{}", stderr(&o));
+    // The location of the trailing comma itself.
+    assert!(stderr(&o).contains("line 3, column 9"), "{}", stderr(&o));
 }
 
 #[test]

@@ -244,7 +244,6 @@ fn write_meta(
 
 /// A JSON string literal with minimal escaping: `"`, `\` and control
 /// characters only; `/` and non-ASCII are written as they are.
-#[cfg(test)]
 pub(crate) fn json_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     push_json_string(&mut out, s);

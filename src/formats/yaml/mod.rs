@@ -1,38 +1,43 @@
-//! YAML (placeholder until the span layer lands).
+//! YAML: leaves with exact byte spans from saphyr-parser events, output by
+//! splicing into the original text.
+
+mod emit;
+mod parse;
+mod render;
+mod resolve;
+mod scan;
+#[cfg(test)]
+mod tests;
 
 use crate::document::{Document, Leaf, MetaNode, Rendered, Replacement};
 use crate::error::FormatError;
 
 pub struct YamlDocument<'a> {
     src: &'a str,
-    leaves: Vec<Leaf>,
-    metadata: Option<MetaNode>,
+    parsed: parse::Parsed,
 }
 
 impl<'a> YamlDocument<'a> {
     pub fn parse(src: &'a str) -> Result<YamlDocument<'a>, FormatError> {
-        let _ = src;
-        Err(FormatError::SpanCheck(
-            "YAML support is not built yet".into(),
-        ))
+        let parsed = parse::parse(src)?;
+        Ok(YamlDocument { src, parsed })
     }
 }
 
 impl Document for YamlDocument<'_> {
     fn leaves(&self) -> &[Leaf] {
-        &self.leaves
+        &self.parsed.leaves
     }
+
     fn metadata(&self) -> Option<&MetaNode> {
-        self.metadata.as_ref()
+        self.parsed.metadata.as_ref()
     }
+
     fn render(
         &self,
-        _edits: &[Replacement],
-        _metadata: Option<&MetaNode>,
+        edits: &[Replacement],
+        metadata: Option<&MetaNode>,
     ) -> Result<Rendered, FormatError> {
-        Ok(Rendered {
-            text: self.src.to_string(),
-            warnings: vec![],
-        })
+        render::render(self.src, &self.parsed, edits, metadata)
     }
 }

@@ -1,0 +1,533 @@
+//! Output: the original text with each leaf's span replaced, in the style
+//! of what was there, plus the metadata block. Never a re-serialisation.
+
+use super::emit::{self, double_quote, plain_or_quoted, same_value, single_quote};
+use super::parse::{ALIAS_TAG, Block, Chomp, Info, Parsed, Style};
+use crate::document::{Decrypted, LeafKind, MetaNode, Rendered, Replacement, Span, Value};
+use crate::error::{FormatError, display_path};
+use crate::formats::splice::{Edit, splice};
+
+struct Ctx<'a> {
+    src: &'a str,
+    nl: &'static str,
+}
+
+pub fn render(
+    src: &str,
+    p: &Parsed,
+    edits: &[Replacement],
+    metadata: Option<&MetaNode>,
+) -> Result<Rendered, FormatError> {
+    if edits.len() != p.leaves.len() {
+        return Err(FormatError::SpanCheck(format!(
+            "{} edits for {} leaves",
+            edits.len(),
+            p.leaves.len()
+        )));
+    }
+    // CRLF only when every line break of the file is CRLF.
+    let lf = src.bytes().filter(|&c| c == b'\n').count();
+    let nl = if lf > 0 && src.matches("\r\n").count() == lf {
+        "\r\n"
+    } else {
+        "\n"
+    };
+    let cx = Ctx { src, nl };
+    let mut out: Vec<Edit> = Vec::new();
+    let mut warnings = Vec::new();
+
+    // Nodes shroud wrote for an expanded alias: back to `*name` when they
+    // still hold the anchor's values, otherwise just drop the marker tag.
+    let mut consumed = vec![
+        false;
+        if p.marked.is_empty() {
+            0
+        } else {
+            p.leaves.len()
+        }
+    ];
+    for m in &p.marked {
+        if !m
+            .leaves
+            .clone()
+            .any(|i| matches!(edits[i], Replacement::Decrypted(_)))
+        {
+            continue;
+        }
+        let same = m.anchor.is_some_and(|ai| {
+            let a = &p.anchors[ai];
+            let mine: Vec<usize> = m
+                .leaves
+                .clone()
+                .filter(|&i| !p.leaves[i].is_comment())
+                .collect();
+            let theirs: Vec<usize> = a
+                .leaves
+                .clone()
+                .filter(|&i| !p.leaves[i].is_comment())
+                .collect();
+            mine.len() == theirs.len()
+                && a.leaves.end <= m.leaves.start
+                && mine.iter().zip(&theirs).all(|(&x, &y)| {
+                    match (value_after(p, edits, x), value_after(p, edits, y)) {
+                        (Some(vx), Some(vy)) => same_value(vx, vy),
+                        _ => false,
+                    }
+                })
+        });
+        if same {
+            out.push(Edit::new(m.span.clone(), format!("*{}", m.name)));
+            for i in m.leaves.clone() {
+                consumed[i] = true;
+            }
+        } else {
+            out.push(Edit::new(m.tag.clone(), ""));
+        }
+    }
+
+    let mut expand = vec![false; p.aliases.len()];
+    for (i, (leaf, rep)) in p.leaves.iter().zip(edits).enumerate() {
+        if consumed.get(i).copied().unwrap_or(false) {
+            continue;
+        }
+        let info = &p.infos[i];
+        if let Info::Virtual { alias, .. } = info {
+            if matches!(rep, Replacement::Encrypted(_)) {
+                expand[*alias] = true;
+            }
+            continue;
+        }
+        let Some(span) = leaf.span.clone() else {
+            continue;
+        };
+        check_span(src, &span, info)?;
+        match rep {
+            Replacement::Keep => {}
+            Replacement::Encrypted(enc) => {
+                if let Info::Comment = info {
+                    out.push(Edit::new(span, enc.clone()));
+                } else {
+                    out.extend(encrypted_edits(&cx, info, span, enc, false));
+                }
+            }
+            Replacement::Decrypted(Decrypted::Comment(text)) => match info {
+                Info::Comment => out.push(Edit::new(span, text.to_string())),
+                Info::Scalar { dash: Some(d), .. } => {
+                    // SOPS wrote a comment inside a list as a list item.
+                    out.push(Edit::new(*d..span.end, format!("#{}", text.as_str())));
+                }
+                _ => {
+                    warnings.push(format!(
+                        "a comment at {} was stored as a value and is kept as a string",
+                        display_path(&leaf.path)
+                    ));
+                    let v = Value::str(format!("#{}", text.as_str()));
+                    out.extend(decrypted_edits(
+                        &cx,
+                        info,
+                        span,
+                        &v,
+                        &format!("#{}", text.as_str()),
+                    ));
+                }
+            },
+            Replacement::Decrypted(Decrypted::Scalar { value, text }) => match info {
+                Info::Comment => out.push(Edit::new(span, text.to_string())),
+                _ => out.extend(decrypted_edits(&cx, info, span, value, text)),
+            },
+        }
+    }
+
+    for (ai, alias) in p.aliases.iter().enumerate() {
+        if !expand[ai] {
+            continue;
+        }
+        let text = expand_alias(&cx, p, edits, ai)?;
+        out.push(Edit::new(alias.span.clone(), text));
+        warnings.push(format!(
+            "the alias *{} reaches encrypted values, so it was written out as a copy \
+             (decrypting gives the alias back)",
+            alias.name
+        ));
+    }
+
+    let mut eat_nl = false;
+    for doc in &p.docs {
+        if let Some((r, eat)) = &doc.meta_removal {
+            out.push(Edit::new(r.clone(), ""));
+            eat_nl |= eat;
+        }
+    }
+    if let Some(meta) = metadata {
+        let block = emit::metadata_block(meta, nl);
+        let docs = if p.docs.is_empty() { 1 } else { p.docs.len() };
+        for d in 0..docs {
+            let doc = p.docs.get(d);
+            if let Some((close, had)) = doc.and_then(|d| d.flow_root) {
+                let sep = if had { ", " } else { "" };
+                out.push(Edit::insert(
+                    close,
+                    format!("{sep}sops: {}", emit::metadata_json(meta)),
+                ));
+                continue;
+            }
+            let at = doc.and_then(|d| d.insert_at).unwrap_or(src.len());
+            let indent = doc.map_or("", |d| d.root_indent.as_str());
+            if indent.contains('\t') {
+                return Err(FormatError::CannotRepresent {
+                    path: "sops".into(),
+                    format: "yaml",
+                    reason: "the top-level keys are indented with a tab, so the metadata cannot line up with them".into(),
+                });
+            }
+            let block = if indent.is_empty() {
+                block.clone()
+            } else {
+                block
+                    .split_inclusive('\n')
+                    .map(|l| {
+                        if l.trim().is_empty() {
+                            l.to_string()
+                        } else {
+                            format!("{indent}{l}")
+                        }
+                    })
+                    .collect()
+            };
+            if at == src.len() && !src.is_empty() && !src.ends_with('\n') {
+                let body = block.strip_suffix(nl).unwrap_or(&block);
+                let sep = if eat_nl { "" } else { nl };
+                out.push(Edit::insert(at, format!("{sep}{body}")));
+            } else {
+                out.push(Edit::insert(at, block.clone()));
+            }
+        }
+    }
+    let mut text = splice(src, out)?;
+    if eat_nl && metadata.is_none() {
+        let n = if text.ends_with("\r\n") {
+            2
+        } else {
+            usize::from(text.ends_with('\n'))
+        };
+        text.truncate(text.len() - n);
+    }
+    Ok(Rendered { text, warnings })
+}
+
+/// The value a leaf will hold after rendering.
+fn value_after<'a>(p: &'a Parsed, edits: &'a [Replacement], i: usize) -> Option<&'a Value> {
+    match &edits[i] {
+        Replacement::Decrypted(Decrypted::Scalar { value, .. }) => Some(value),
+        Replacement::Keep => match &p.leaves[i].kind {
+            LeafKind::Scalar { value, .. } => Some(value),
+            LeafKind::Comment(_) | LeafKind::Structure(_) => None,
+        },
+        _ => None,
+    }
+}
+
+/// Refuse to write when a span does not hold what the parser saw.
+fn check_span(src: &str, span: &Span, info: &Info) -> Result<(), FormatError> {
+    let ok = span.start <= span.end
+        && span.end <= src.len()
+        && src.is_char_boundary(span.start)
+        && src.is_char_boundary(span.end)
+        && match info {
+            Info::Scalar { style, .. } => {
+                let t = &src[span.clone()];
+                match style {
+                    Style::Single => t.starts_with('\'') && t.ends_with('\'') && t.len() >= 2,
+                    Style::Double => t.starts_with('"') && t.ends_with('"') && t.len() >= 2,
+                    Style::Literal => t.starts_with('|'),
+                    Style::Folded => t.starts_with('>'),
+                    Style::Plain => true,
+                }
+            }
+            _ => true,
+        };
+    if ok {
+        Ok(())
+    } else {
+        Err(FormatError::SpanCheck(format!(
+            "span {}..{} does not hold its scalar",
+            span.start, span.end
+        )))
+    }
+}
+
+/// Edits that put `enc` where a scalar was, in the scalar's style.
+fn encrypted_edits(
+    cx: &Ctx<'_>,
+    info: &Info,
+    span: Span,
+    enc: &str,
+    force_flow: bool,
+) -> Vec<Edit> {
+    let Info::Scalar {
+        style,
+        flow,
+        block,
+        parent_col,
+        ..
+    } = info
+    else {
+        return vec![Edit::new(span, enc)];
+    };
+    let flow = *flow || force_flow;
+    match style {
+        Style::Plain if flow => vec![Edit::new(span, flow_plain_enc(enc))],
+        Style::Plain => vec![Edit::new(span, enc)],
+        Style::Single => vec![Edit::new(
+            span,
+            single_quote(enc).unwrap_or_else(|| double_quote(enc)),
+        )],
+        Style::Double => vec![Edit::new(span, double_quote(enc))],
+        Style::Literal | Style::Folded => match block {
+            Some(b) => {
+                if enc.is_empty() {
+                    return Vec::new();
+                }
+                let indent = if b.indent > 0 {
+                    b.indent
+                } else {
+                    parent_col + 2
+                };
+                let mut text = String::new();
+                if b.content.start == cx.src.len() && !cx.src.ends_with('\n') {
+                    text.push_str(cx.nl);
+                }
+                text.push_str(&" ".repeat(indent));
+                text.push_str(enc);
+                if cx.src[b.content.clone()].ends_with('\n') || b.content.is_empty() {
+                    text.push_str(cx.nl);
+                }
+                vec![Edit::new(b.content.clone(), text)]
+            }
+            None => vec![Edit::new(span, enc)],
+        },
+    }
+}
+
+/// A plain `ENC[...]` cannot stand in flow context (`,[]` are indicators):
+/// write it double-quoted with the first letter escaped, which is the same
+/// string but tells shroud that the original was plain.
+fn flow_plain_enc(enc: &str) -> String {
+    match enc.strip_prefix('E') {
+        Some(rest) => format!(
+            "\"\\x45{}\"",
+            &double_quote(rest)[1..double_quote(rest).len() - 1]
+        ),
+        None => double_quote(enc),
+    }
+}
+
+/// Edits that put a decrypted value where an `ENC[...]` scalar was.
+fn decrypted_edits(cx: &Ctx<'_>, info: &Info, span: Span, value: &Value, text: &str) -> Vec<Edit> {
+    let Info::Scalar {
+        style,
+        flow,
+        block,
+        str_tag,
+        ..
+    } = info
+    else {
+        return vec![Edit::new(span, text)];
+    };
+    if *str_tag
+        && *style == Style::Plain
+        && let Value::Str(s) = value
+        && super::resolve::plain_text_ok(s, *flow)
+    {
+        return vec![Edit::new(span, s.to_string())];
+    }
+    let was_plain = *style == Style::Plain
+        || (*style == Style::Double && cx.src[span.clone()].starts_with("\"\\x45"));
+    let s = match value {
+        Value::Str(s) => Some(s.as_str()),
+        _ => None,
+    };
+    match (style, s) {
+        _ if was_plain => vec![Edit::new(span, plain_or_quoted(value, text, *flow))],
+        (Style::Single, Some(s)) => {
+            vec![Edit::new(
+                span,
+                single_quote(s).unwrap_or_else(|| double_quote(s)),
+            )]
+        }
+        (Style::Double, Some(s)) => vec![Edit::new(span, double_quote(s))],
+        (Style::Literal | Style::Folded, Some(s)) => match block {
+            Some(b) => block_edits(cx, b, *style == Style::Folded, s),
+            None => vec![Edit::new(span, double_quote(s))],
+        },
+        (Style::Literal | Style::Folded, None) => match block {
+            Some(b) => vec![
+                Edit::new(b.header.clone(), plain_or_quoted(value, text, false)),
+                Edit::new(b.content.clone(), ""),
+            ],
+            None => vec![Edit::new(span, plain_or_quoted(value, text, *flow))],
+        },
+        _ => vec![Edit::new(span, plain_or_quoted(value, text, *flow))],
+    }
+}
+
+/// Rebuild a block scalar's content for `v` under the existing header;
+/// a folded block that would not read back the same becomes literal.
+fn block_edits(cx: &Ctx<'_>, b: &Block, folded: bool, v: &str) -> Vec<Edit> {
+    let header = &cx.src[b.header.clone()];
+    let explicit_indent = header.bytes().any(|c| c.is_ascii_digit());
+    let chomp_ok = match b.chomp {
+        Chomp::Strip => !v.ends_with('\n'),
+        Chomp::Clip => v.is_empty() || (v.ends_with('\n') && !v.ends_with("\n\n")),
+        Chomp::Keep => v.is_empty() || v.ends_with('\n'),
+    };
+    let chars_ok = v
+        .chars()
+        .all(|c| c == '\n' || (c != '\r' && emit::printable(c)));
+    let first_line = v.split('\n').find(|l| !l.is_empty()).unwrap_or("");
+    let lead_ok = explicit_indent || !(first_line.starts_with(' ') || first_line.starts_with('\t'));
+    // Lines of only spaces before the first text line would be taken as
+    // indentation.
+    let blank_lead_ok = v
+        .split('\n')
+        .take_while(|l| l.trim().is_empty())
+        .all(|l| l.is_empty());
+    if !(chomp_ok && chars_ok && lead_ok && blank_lead_ok) || b.indent == 0 {
+        return vec![
+            Edit::new(b.header.clone(), double_quote(v)),
+            Edit::new(b.content.clone(), ""),
+        ];
+    }
+    let mut edits = Vec::new();
+    let body = v.trim_end_matches('\n');
+    if folded && (body.contains('\n') || body.starts_with([' ', '\t'])) {
+        // Folding would change this text: keep the value, not the layout.
+        edits.push(Edit::new(b.header.start..b.header.start + 1, "|"));
+    }
+    let pad = " ".repeat(b.indent);
+    let mut text = String::with_capacity(v.len() + 16);
+    for line in v.split_inclusive('\n') {
+        let (l, has_nl) = match line.strip_suffix('\n') {
+            Some(l) => (l, true),
+            None => (line, false),
+        };
+        if !l.is_empty() {
+            text.push_str(&pad);
+            text.push_str(l);
+        }
+        if has_nl {
+            text.push_str(cx.nl);
+        }
+    }
+    if !v.is_empty() && !v.ends_with('\n') {
+        text.push_str(cx.nl);
+    }
+    // At the very end of a file without a final newline.
+    if !cx.src[b.content.clone()].ends_with('\n')
+        && !b.content.is_empty()
+        && let Some(t) = text.strip_suffix(cx.nl)
+    {
+        text = t.to_string();
+    }
+    edits.push(Edit::new(b.content.clone(), text));
+    edits
+}
+
+/// The text that replaces `*name` when values under the alias are
+/// encrypted: a tagged copy of the anchored node.
+fn expand_alias(
+    cx: &Ctx<'_>,
+    p: &Parsed,
+    edits: &[Replacement],
+    ai: usize,
+) -> Result<String, FormatError> {
+    let alias = &p.aliases[ai];
+    let a = &p.anchors[alias.anchor];
+    let cannot = |reason: &str| FormatError::CannotRepresent {
+        path: display_path(
+            p.leaves
+                .get(alias.leaves.start)
+                .map(|l| l.path.as_slice())
+                .unwrap_or(&[]),
+        ),
+        format: "yaml",
+        reason: reason.to_string(),
+    };
+    let tag = format!("{ALIAS_TAG}{}", alias.name);
+    if !alias
+        .name
+        .bytes()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
+    {
+        return Err(cannot("the alias name cannot be written as a tag"));
+    }
+    if a.scalar {
+        let Some(i) = alias.leaves.clone().next() else {
+            return Err(cannot("nothing to expand"));
+        };
+        let Replacement::Encrypted(enc) = &edits[i] else {
+            return Err(cannot("nothing to expand"));
+        };
+        let text = if alias.flow {
+            flow_plain_enc(enc)
+        } else {
+            enc.clone()
+        };
+        return Ok(format!("{tag} {text}"));
+    }
+    if alias.flow && !a.flow {
+        return Err(cannot(
+            "a block collection cannot be copied into flow context",
+        ));
+    }
+    let base = a.node.start;
+    let mut rel = Vec::new();
+    for v in alias.leaves.clone() {
+        let Info::Virtual { source, .. } = p.infos[v] else {
+            continue;
+        };
+        if let Replacement::Encrypted(enc) = &edits[v] {
+            let (Some(span), info) = (p.leaves[source].span.clone(), &p.infos[source]) else {
+                return Err(cannot("the anchored node holds another alias"));
+            };
+            if matches!(info, Info::Virtual { .. }) {
+                return Err(cannot("the anchored node holds another alias"));
+            }
+            for e in encrypted_edits(cx, info, span, enc, false) {
+                if e.span.start < base || e.span.end > a.node.end {
+                    return Err(cannot("the anchored node's layout is not supported"));
+                }
+                rel.push(Edit::new(e.span.start - base..e.span.end - base, e.text));
+            }
+        }
+    }
+    // Comments of the anchored node are not copied (SOPS does not see them
+    // under the alias either).
+    for j in a.leaves.clone() {
+        if let (LeafKind::Comment(_), Some(span)) = (&p.leaves[j].kind, &p.leaves[j].span)
+            && span.start >= base
+            && span.end <= a.node.end
+        {
+            rel.push(Edit::new(span.start - base..span.end - base, ""));
+        }
+    }
+    let copy = splice(&cx.src[a.node.clone()], rel)?;
+    if a.flow {
+        return Ok(format!("{tag} {copy}"));
+    }
+    let mut out = format!("{tag}{}{}", cx.nl, " ".repeat(alias.indent));
+    for (n, line) in copy.split_inclusive('\n').enumerate() {
+        if n == 0 {
+            out.push_str(line);
+            continue;
+        }
+        let lead = line.bytes().take_while(|&c| c == b' ').count();
+        if line.trim_end_matches(['\r', '\n']).is_empty() {
+            out.push_str(line);
+        } else {
+            out.push_str(&" ".repeat(alias.indent + lead.saturating_sub(a.col)));
+            out.push_str(&line[lead..]);
+        }
+    }
+    Ok(out)
+}
