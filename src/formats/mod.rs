@@ -4,7 +4,12 @@
 //!
 //! [`Leaf`]: crate::document::Leaf
 
+pub mod dotenv;
+mod flat;
+pub mod ini;
 pub mod json;
+#[cfg(test)]
+mod sops_interop;
 pub mod splice;
 pub mod yaml;
 
@@ -19,16 +24,24 @@ use crate::error::FormatError;
 pub enum Format {
     Yaml,
     Json,
+    Dotenv,
+    Ini,
 }
 
 impl Format {
     /// The format SOPS would pick for this file name: `.yaml`/`.yml` is YAML,
-    /// `.json` is JSON. `None` for anything else.
+    /// `.json` is JSON, `.env` is dotenv, `.ini` is INI. `None` for anything
+    /// else.
     pub fn from_path(path: &Path) -> Option<Format> {
-        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
-        match ext.as_str() {
+        // SOPS tests the name's suffix, so a file called just `.env` (which
+        // has no extension to std::path) is dotenv too.
+        let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+        let ext = name.rsplit_once('.')?.1;
+        match ext {
             "yaml" | "yml" => Some(Format::Yaml),
             "json" => Some(Format::Json),
+            "env" => Some(Format::Dotenv),
+            "ini" => Some(Format::Ini),
             _ => None,
         }
     }
@@ -38,6 +51,8 @@ impl Format {
         match name {
             "yaml" => Some(Format::Yaml),
             "json" => Some(Format::Json),
+            "dotenv" => Some(Format::Dotenv),
+            "ini" => Some(Format::Ini),
             _ => None,
         }
     }
@@ -46,6 +61,8 @@ impl Format {
         match self {
             Format::Yaml => "yaml",
             Format::Json => "json",
+            Format::Dotenv => "dotenv",
+            Format::Ini => "ini",
         }
     }
 
@@ -54,6 +71,8 @@ impl Format {
         match self {
             Format::Yaml => Ok(Box::new(yaml::YamlDocument::parse(src)?)),
             Format::Json => Ok(Box::new(json::JsonDocument::parse(src)?)),
+            Format::Dotenv => Ok(Box::new(dotenv::DotenvDocument::parse(src)?)),
+            Format::Ini => Ok(Box::new(ini::IniDocument::parse(src)?)),
         }
     }
 }
