@@ -55,6 +55,11 @@ pub fn escape_newlines(s: &str) -> String {
 
 /// The two characters `\n` become a newline (SOPS `DecodeNewLines`).
 pub fn unescape_newlines(s: &str) -> String {
+    // Most values hold no backslash at all; skip the search for them (this
+    // runs once per line of a dotenv file).
+    if !s.as_bytes().contains(&b'\\') {
+        return s.to_string();
+    }
     s.replace("\\n", "\n")
 }
 
