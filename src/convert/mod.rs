@@ -6,7 +6,7 @@
 //! into a [`Node`] tree, which each target format's emitter writes out.
 //! Data the target cannot hold is refused with the key path, never dropped.
 
-pub mod flat;
+mod flat;
 mod json;
 
 use crate::document::{Decrypted, Leaf, LeafKind, Replacement, Shape, Value};
@@ -106,7 +106,9 @@ pub fn tree(leaves: &[Leaf], edits: &[Replacement]) -> Result<Node, FormatError>
 /// Write `root` as a plaintext document of `format`.
 pub fn emit(root: &Node, format: Format) -> Result<String, FormatError> {
     match format {
-        Format::Json => Ok(json::emit(root)?),
+        Format::Json => json::emit(root),
+        Format::Dotenv => flat::emit_dotenv(root),
+        Format::Ini => flat::emit_ini(root),
         other => Err(FormatError::CannotRepresent {
             path: display_path(&[]),
             format: other.name(),

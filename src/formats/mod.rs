@@ -5,7 +5,12 @@
 //! [`Leaf`]: crate::document::Leaf
 
 pub mod binary;
+pub mod dotenv;
+mod flatten;
+pub mod ini;
 pub mod json;
+#[cfg(test)]
+mod sops_interop;
 pub mod splice;
 pub mod yaml;
 
@@ -20,13 +25,21 @@ use crate::error::FormatError;
 pub enum Format {
     Yaml,
     Json,
+    Dotenv,
+    Ini,
     /// Any other file, stored whole as `data` in a JSON document.
     Binary,
 }
 
 impl Format {
     /// Every format, in the order help texts list them.
-    pub const ALL: &'static [Format] = &[Format::Yaml, Format::Json, Format::Binary];
+    pub const ALL: &'static [Format] = &[
+        Format::Yaml,
+        Format::Json,
+        Format::Dotenv,
+        Format::Ini,
+        Format::Binary,
+    ];
 
     /// "yaml, json, ..." for messages.
     pub fn names() -> String {
@@ -37,34 +50,35 @@ impl Format {
             .join(", ")
     }
 
-    /// The format SOPS picks for this file name: by extension, and binary
-    /// for anything it does not know.
+    /// The format SOPS picks for this file name: by its suffix, and binary
+    /// for anything it does not know. SOPS tests the name's suffix, so a
+    /// file called just `.env` (no extension to std::path) is dotenv too.
     pub fn from_path(path: &Path) -> Format {
-        let ext = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(|e| e.to_ascii_lowercase());
-        match ext.as_deref() {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map(|n| n.to_ascii_lowercase())
+            .unwrap_or_default();
+        match name.rsplit_once('.').map(|(_, ext)| ext) {
             Some("yaml" | "yml") => Format::Yaml,
             Some("json") => Format::Json,
+            Some("env") => Format::Dotenv,
+            Some("ini") => Format::Ini,
             _ => Format::Binary,
         }
     }
 
     /// Parse a `--input-type`/`--output-type` name.
     pub fn from_name(name: &str) -> Option<Format> {
-        match name {
-            "yaml" => Some(Format::Yaml),
-            "json" => Some(Format::Json),
-            "binary" => Some(Format::Binary),
-            _ => None,
-        }
+        Format::ALL.iter().copied().find(|f| f.name() == name)
     }
 
     pub fn name(self) -> &'static str {
         match self {
             Format::Yaml => "yaml",
             Format::Json => "json",
+            Format::Dotenv => "dotenv",
+            Format::Ini => "ini",
             Format::Binary => "binary",
         }
     }
@@ -75,6 +89,8 @@ impl Format {
         match self {
             Format::Yaml => Ok(Box::new(yaml::YamlDocument::parse(src)?)),
             Format::Json | Format::Binary => Ok(Box::new(json::JsonDocument::parse(src)?)),
+            Format::Dotenv => Ok(Box::new(dotenv::DotenvDocument::parse(src)?)),
+            Format::Ini => Ok(Box::new(ini::IniDocument::parse(src)?)),
         }
     }
 }
