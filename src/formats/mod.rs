@@ -6,6 +6,7 @@
 
 pub mod json;
 pub mod splice;
+pub mod toml;
 pub mod yaml;
 
 use std::fmt;
@@ -19,16 +20,19 @@ use crate::error::FormatError;
 pub enum Format {
     Yaml,
     Json,
+    Toml,
 }
 
 impl Format {
     /// The format SOPS would pick for this file name: `.yaml`/`.yml` is YAML,
-    /// `.json` is JSON. `None` for anything else.
+    /// `.json` is JSON,
+    /// `.toml` is TOML (which SOPS itself treats as binary). `None` for anything else.
     pub fn from_path(path: &Path) -> Option<Format> {
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
         match ext.as_str() {
             "yaml" | "yml" => Some(Format::Yaml),
             "json" => Some(Format::Json),
+            "toml" => Some(Format::Toml),
             _ => None,
         }
     }
@@ -38,6 +42,7 @@ impl Format {
         match name {
             "yaml" => Some(Format::Yaml),
             "json" => Some(Format::Json),
+            "toml" => Some(Format::Toml),
             _ => None,
         }
     }
@@ -46,6 +51,7 @@ impl Format {
         match self {
             Format::Yaml => "yaml",
             Format::Json => "json",
+            Format::Toml => "toml",
         }
     }
 
@@ -54,6 +60,7 @@ impl Format {
         match self {
             Format::Yaml => Ok(Box::new(yaml::YamlDocument::parse(src)?)),
             Format::Json => Ok(Box::new(json::JsonDocument::parse(src)?)),
+            Format::Toml => Ok(Box::new(toml::TomlDocument::parse(src)?)),
         }
     }
 }
