@@ -189,7 +189,8 @@ impl Walker<'_> {
             .src
             .get(span.clone())
             .ok_or_else(|| FormatError::SpanCheck("a TOML span out of bounds".into()))?;
-        let source = Some(raw.to_string());
+        // Only scalars keep their token (an array's text can be large).
+        let source = || Some(raw.to_string());
         let (value, source) = match v {
             TomlValue::Array(a) => {
                 self.inline.push(Container {
@@ -220,15 +221,15 @@ impl Walker<'_> {
                 return Ok(());
             }
             TomlValue::String(s) => (Value::str(s.value().as_str()), None),
-            TomlValue::Integer(i) => (Value::Int(*i.value()), source),
-            TomlValue::Float(f) => (Value::Float(*f.value()), source),
-            TomlValue::Boolean(b) => (Value::Bool(*b.value()), source),
+            TomlValue::Integer(i) => (Value::Int(*i.value()), source()),
+            TomlValue::Float(f) => (Value::Float(*f.value()), source()),
+            TomlValue::Boolean(b) => (Value::Bool(*b.value()), source()),
             TomlValue::Datetime(d) => {
                 let dt = d.value();
                 let full = dt.date.is_some() && dt.time.is_some() && dt.offset.is_some();
                 match Timestamp::parse_rfc3339(raw).filter(|_| full) {
                     // An offset date-time Go reads as RFC 3339: a SOPS time.
-                    Some(ts) => (Value::Time(ts.to_rfc3339_nano()), source),
+                    Some(ts) => (Value::Time(ts.to_rfc3339_nano()), source()),
                     // Local dates and times (and offset forms Go rejects,
                     // such as a space for `T`) have no SOPS type: they are
                     // the string of their token, written back bare.
