@@ -12,6 +12,7 @@ pub mod json;
 #[cfg(test)]
 mod sops_interop;
 pub mod splice;
+pub mod toml;
 pub mod yaml;
 
 use std::fmt;
@@ -27,6 +28,7 @@ pub enum Format {
     Json,
     Dotenv,
     Ini,
+    Toml,
     /// Any other file, stored whole as `data` in a JSON document.
     Binary,
 }
@@ -38,6 +40,7 @@ impl Format {
         Format::Json,
         Format::Dotenv,
         Format::Ini,
+        Format::Toml,
         Format::Binary,
     ];
 
@@ -64,6 +67,7 @@ impl Format {
             Some("json") => Format::Json,
             Some("env") => Format::Dotenv,
             Some("ini") => Format::Ini,
+            Some("toml") => Format::Toml,
             _ => Format::Binary,
         }
     }
@@ -79,6 +83,7 @@ impl Format {
             Format::Json => "json",
             Format::Dotenv => "dotenv",
             Format::Ini => "ini",
+            Format::Toml => "toml",
             Format::Binary => "binary",
         }
     }
@@ -91,6 +96,7 @@ impl Format {
             Format::Json | Format::Binary => Ok(Box::new(json::JsonDocument::parse(src)?)),
             Format::Dotenv => Ok(Box::new(dotenv::DotenvDocument::parse(src)?)),
             Format::Ini => Ok(Box::new(ini::IniDocument::parse(src)?)),
+            Format::Toml => Ok(Box::new(toml::TomlDocument::parse(src)?)),
         }
     }
 }
