@@ -64,6 +64,7 @@ pub fn encrypt(
     let mut hasher = MacHasher::new(settings.mac_only_encrypted);
     let mut stack = CommentStack::default();
     let mut edits = Vec::with_capacity(doc.leaves().len());
+    let mut aad = String::new();
 
     for leaf in doc.leaves() {
         if matches!(leaf.kind, LeafKind::Structure(_)) {
@@ -76,7 +77,7 @@ pub fn encrypt(
             LeafKind::Comment(text) => {
                 stack.push_comment(leaf.depth, text);
                 if !text.is_empty() && settings.rule.should_encrypt(&leaf.path, &stack, true) {
-                    let aad = aad::for_path(&leaf.path);
+                    aad::write_for_path(&leaf.path, &mut aad);
                     Replacement::Encrypted(enc.encrypt(
                         text.as_bytes(),
                         aad.as_bytes(),
@@ -90,11 +91,11 @@ pub fn encrypt(
                 let encrypt = settings.rule.should_encrypt(&leaf.path, &stack, false);
                 stack.finish_item(leaf.depth);
                 if encrypt || !settings.mac_only_encrypted {
-                    hasher.update(value::canonical(value).as_bytes());
+                    hasher.update(value::canonical_text(value).as_bytes());
                 }
-                let plaintext = value::plaintext_for(value, source.as_deref());
+                let plaintext = value::plaintext_text(value, source.as_deref());
                 if encrypt && !plaintext.is_empty() {
-                    let aad = aad::for_path(&leaf.path);
+                    aad::write_for_path(&leaf.path, &mut aad);
                     Replacement::Encrypted(enc.encrypt(
                         plaintext.as_bytes(),
                         aad.as_bytes(),
@@ -149,6 +150,7 @@ pub fn decrypt_leaves(
     let mut stack = CommentStack::default();
     let mut warnings = Vec::new();
     let mut edits = Vec::with_capacity(doc.leaves().len());
+    let mut aad = String::new();
 
     for leaf in doc.leaves() {
         if matches!(leaf.kind, LeafKind::Structure(_)) {
@@ -156,7 +158,7 @@ pub fn decrypt_leaves(
             continue;
         }
         stack.enter(leaf.depth);
-        let aad = aad::for_path(&leaf.path);
+        aad::write_for_path(&leaf.path, &mut aad);
         let edit = match &leaf.kind {
             LeafKind::Structure(_) => Replacement::Keep,
             LeafKind::Comment(text) => match EncValue::parse(text) {
@@ -201,11 +203,11 @@ pub fn decrypt_leaves(
                         let ty = ev
                             .value_type()
                             .ok_or_else(|| fail(format!("unknown value type {:?}", ev.ty)))?;
-                        let plain = dec
+                        let mut plain = dec
                             .decrypt(&ev, aad.as_bytes())
                             .map_err(|e| fail(e.to_string()))?;
                         let text = Zeroizing::new(
-                            String::from_utf8(plain.to_vec())
+                            String::from_utf8(std::mem::take(&mut *plain))
                                 .map_err(|_| fail("the plaintext is not UTF-8".into()))?,
                         );
                         if ty == ValueType::Comment {
@@ -214,7 +216,7 @@ pub fn decrypt_leaves(
                             Replacement::Decrypted(Decrypted::Comment(text))
                         } else {
                             let value = value::parse_plaintext(ty, &text).map_err(fail)?;
-                            hasher.update(value::canonical(&value).as_bytes());
+                            hasher.update(value::canonical_text(&value).as_bytes());
                             Replacement::Decrypted(Decrypted::Scalar { value, text })
                         }
                     }
@@ -227,7 +229,7 @@ pub fn decrypt_leaves(
                     }
                     (false, value) => {
                         if !meta.mac_only_encrypted {
-                            hasher.update(value::canonical(value).as_bytes());
+                            hasher.update(value::canonical_text(value).as_bytes());
                         }
                         Replacement::Keep
                     }

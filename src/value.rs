@@ -42,6 +42,46 @@ pub fn canonical(value: &Value) -> Zeroizing<String> {
     })
 }
 
+/// Text that is either borrowed from a value or made for it (and then
+/// wiped when dropped): the hot paths hash and encrypt strings without
+/// copying them.
+pub enum Text<'a> {
+    Borrowed(&'a str),
+    Owned(Zeroizing<String>),
+}
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        match self {
+            Text::Borrowed(s) => s,
+            Text::Owned(s) => s.as_str(),
+        }
+    }
+}
+
+/// [`canonical`] without copying strings and times.
+pub fn canonical_text(value: &Value) -> Text<'_> {
+    match value {
+        Value::Str(s) => Text::Borrowed(s.as_str()),
+        Value::Time(t) => Text::Borrowed(t),
+        Value::Bool(true) => Text::Borrowed("True"),
+        Value::Bool(false) => Text::Borrowed("False"),
+        other => Text::Owned(canonical(other)),
+    }
+}
+
+/// [`plaintext_for`] without copying strings.
+pub fn plaintext_text<'a>(value: &'a Value, source: Option<&'a str>) -> Text<'a> {
+    if let (Some(src), false) = (source, matches!(value, Value::Str(_)))
+        && let Ok(parsed) = parse_plaintext(value.value_type(), src)
+        && same_value(&parsed, value)
+    {
+        return Text::Borrowed(src);
+    }
+    canonical_text(value)
+}
+
 /// Go `strconv.ParseBool`.
 pub fn go_parse_bool(s: &str) -> Option<bool> {
     match s {
@@ -142,13 +182,7 @@ fn same_value(a: &Value, b: &Value) -> bool {
 /// The plaintext to encrypt for `value`, whose token in the source was
 /// `source` (for non-strings). See the module documentation.
 pub fn plaintext_for(value: &Value, source: Option<&str>) -> Zeroizing<String> {
-    if let (Some(src), false) = (source, matches!(value, Value::Str(_)))
-        && let Ok(parsed) = parse_plaintext(value.value_type(), src)
-        && same_value(&parsed, value)
-    {
-        return Zeroizing::new(src.to_string());
-    }
-    canonical(value)
+    Zeroizing::new(plaintext_text(value, source).to_string())
 }
 
 /// A calendar time with an optional UTC offset, enough to read YAML and

@@ -36,6 +36,11 @@ pub fn read_input(path: Option<&Path>) -> Result<Zeroizing<Vec<u8>>> {
                         .context(format!("{}: could not read the file", p.display()))
                 }
             })?;
+            // Size the buffer up front: growing it by doubling would leave
+            // copies of the (secret) content behind in freed memory.
+            if let Ok(m) = f.metadata() {
+                buf.reserve_exact(m.len() as usize + 1);
+            }
             f.read_to_end(&mut buf)
                 .with_context(|| format!("{}: could not read the file", p.display()))?;
         }

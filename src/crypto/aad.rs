@@ -8,7 +8,14 @@
 
 /// The AAD of a value (or comment) whose containing map keys are `path`.
 pub fn for_path(path: &[String]) -> String {
-    let mut aad = String::with_capacity(path.iter().map(|k| k.len() + 1).sum::<usize>().max(1));
+    let mut aad = String::new();
+    write_for_path(path, &mut aad);
+    aad
+}
+
+/// [`for_path`] into a reused buffer (the engine calls it once per value).
+pub fn write_for_path(path: &[String], aad: &mut String) {
+    aad.clear();
     for key in path {
         aad.push_str(key);
         aad.push(':');
@@ -16,7 +23,6 @@ pub fn for_path(path: &[String]) -> String {
     if path.is_empty() {
         aad.push(':');
     }
-    aad
 }
 
 #[cfg(test)]
