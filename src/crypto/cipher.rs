@@ -196,7 +196,7 @@ impl Encryptor {
         self.buf.extend_from_slice(plaintext);
         let tag = self
             .aes
-            .encrypt_in_place_detached(GenericArray::from_slice(&iv), aad, &mut *self.buf)
+            .encrypt_in_place_detached(GenericArray::from_slice(&iv), aad, &mut self.buf)
             .expect("AES-GCM encryption of a value cannot fail");
         let mut out = String::with_capacity(plaintext.len() * 4 / 3 + 120);
         out.push_str("ENC[AES256_GCM,data:");
