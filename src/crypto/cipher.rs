@@ -443,7 +443,7 @@ mod tests {
         ];
         let mut x: u64 = 0x2545_f491_4f6c_dd1d;
         for _ in 0..200_000 {
-            let mut s = String::from(if x % 7 == 0 {
+            let mut s = String::from(if x.is_multiple_of(7) {
                 ""
             } else {
                 "ENC[AES256_GCM,data:"
