@@ -8,6 +8,7 @@
 
 mod flat;
 mod json;
+mod toml;
 
 use crate::document::{Decrypted, Leaf, LeafKind, Replacement, Shape, Value};
 use crate::error::{FormatError, display_path};
@@ -106,9 +107,11 @@ pub fn tree(leaves: &[Leaf], edits: &[Replacement]) -> Result<Node, FormatError>
 /// Write `root` as a plaintext document of `format`.
 pub fn emit(root: &Node, format: Format) -> Result<String, FormatError> {
     match format {
+        Format::Yaml => Ok(crate::formats::yaml::emit_tree(root)),
         Format::Json => json::emit(root),
         Format::Dotenv => flat::emit_dotenv(root),
         Format::Ini => flat::emit_ini(root),
+        Format::Toml => toml::emit(root),
         other => Err(FormatError::CannotRepresent {
             path: display_path(&[]),
             format: other.name(),

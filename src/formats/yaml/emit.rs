@@ -229,3 +229,83 @@ pub fn metadata_json(meta: &MetaNode) -> String {
     write(meta, &mut out);
     out
 }
+
+/// A whole data tree as a new YAML document, for `--output-type yaml`: block
+/// style with sops's 4-space indent, scalars quoted only where YAML would
+/// read them differently.
+pub fn tree(root: &crate::convert::Node) -> String {
+    use crate::convert::Node;
+    fn scalar(n: &Node) -> String {
+        match n {
+            Node::Null => "null".into(),
+            Node::Scalar(v) => match v {
+                Value::Str(s) => plain_or_quoted(v, s, false),
+                other => canonical(other),
+            },
+            Node::Map(_) => "{}".into(),
+            Node::List(_) => "[]".into(),
+        }
+    }
+    fn key(k: &str) -> String {
+        plain_or_quoted(&Value::str(k), k, false)
+    }
+    fn is_block(n: &Node) -> bool {
+        matches!(n, Node::Map(e) if !e.is_empty()) || matches!(n, Node::List(i) if !i.is_empty())
+    }
+    fn map(entries: &[(String, Node)], indent: usize, out: &mut String) {
+        for (k, v) in entries {
+            out.push_str(&" ".repeat(indent));
+            out.push_str(&key(k));
+            out.push(':');
+            after_key(v, indent, out);
+        }
+    }
+    fn after_key(v: &Node, indent: usize, out: &mut String) {
+        match v {
+            Node::Map(e) if !e.is_empty() => {
+                out.push('\n');
+                map(e, indent + 4, out);
+            }
+            Node::List(items) if !items.is_empty() => {
+                out.push('\n');
+                list(items, indent + 4, out);
+            }
+            other => {
+                out.push(' ');
+                out.push_str(&scalar(other));
+                out.push('\n');
+            }
+        }
+    }
+    fn list(items: &[Node], indent: usize, out: &mut String) {
+        for item in items {
+            if is_block(item) {
+                // Write the item two columns in, then put the dash in the
+                // first line's indentation.
+                let mut inner = String::new();
+                match item {
+                    Node::Map(e) => map(e, indent + 2, &mut inner),
+                    Node::List(i) => list(i, indent + 2, &mut inner),
+                    _ => {}
+                }
+                out.push_str(&" ".repeat(indent));
+                out.push_str("- ");
+                out.push_str(&inner[indent + 2..]);
+            } else {
+                out.push_str(&" ".repeat(indent));
+                out.push_str("- ");
+                out.push_str(&scalar(item));
+                out.push('\n');
+            }
+        }
+    }
+    let mut out = String::new();
+    match root {
+        Node::Map(e) if !e.is_empty() => map(e, 0, &mut out),
+        other => {
+            out.push_str(&scalar(other));
+            out.push('\n');
+        }
+    }
+    out
+}
