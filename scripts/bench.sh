@@ -37,13 +37,13 @@ else
   echo "sops not on PATH: skipping it" >&2
 fi
 if have rops; then
-  # rops reads the key from ROPS_AGE, and treats a non-terminal stdin as a
-  # second input, hence < /dev/null.
+  # rops reads the key from ROPS_AGE, and refuses a file path whenever
+  # stdin is not a terminal, so it gets its input on stdin.
   export ROPS_AGE
   ROPS_AGE=$(grep '^AGE-SECRET-KEY' "$key")
-  rops encrypt --age "$pub" -f yaml "$work/bench.yaml" < /dev/null > "$work/rops.enc.yaml"
-  args+=(-n "rops encrypt yaml" "rops encrypt --age $pub -f yaml $work/bench.yaml < /dev/null > /dev/null")
-  args+=(-n "rops decrypt yaml" "rops decrypt $work/rops.enc.yaml < /dev/null > /dev/null")
+  rops encrypt --age "$pub" -f yaml < "$work/bench.yaml" > "$work/rops.enc.yaml"
+  args+=(-n "rops encrypt yaml" "rops encrypt --age $pub -f yaml < $work/bench.yaml > /dev/null")
+  args+=(-n "rops decrypt yaml" "rops decrypt -f yaml < $work/rops.enc.yaml > /dev/null")
 else
   echo "rops not on PATH: skipping it (cargo install rops-cli)" >&2
 fi
