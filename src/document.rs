@@ -212,6 +212,22 @@ pub trait Document {
     ) -> Result<Rendered, crate::error::FormatError>;
 }
 
+/// Every `render` starts here: one edit per leaf, or nothing is written.
+pub fn check_edit_count(
+    edits: &[Replacement],
+    leaves: &[Leaf],
+) -> Result<(), crate::error::FormatError> {
+    if edits.len() == leaves.len() {
+        Ok(())
+    } else {
+        Err(crate::error::FormatError::SpanCheck(format!(
+            "{} edits for {} leaves",
+            edits.len(),
+            leaves.len()
+        )))
+    }
+}
+
 /// The output of [`Document::render`].
 #[derive(Debug, Default)]
 pub struct Rendered {

@@ -195,13 +195,7 @@ impl Document for DotenvDocument<'_> {
         edits: &[Replacement],
         metadata: Option<&MetaNode>,
     ) -> Result<Rendered, FormatError> {
-        if edits.len() != self.leaves.len() {
-            return Err(FormatError::SpanCheck(format!(
-                "{} edits for {} leaves",
-                edits.len(),
-                self.leaves.len()
-            )));
-        }
+        crate::document::check_edit_count(edits, &self.leaves)?;
         let mut out = Vec::new();
         for (leaf, edit) in self.leaves.iter().zip(edits) {
             let text = match edit {

@@ -599,13 +599,7 @@ impl Document for IniDocument<'_> {
         edits: &[Replacement],
         metadata: Option<&MetaNode>,
     ) -> Result<Rendered, FormatError> {
-        if edits.len() != self.leaves.len() {
-            return Err(FormatError::SpanCheck(format!(
-                "{} edits for {} leaves",
-                edits.len(),
-                self.leaves.len()
-            )));
-        }
+        crate::document::check_edit_count(edits, &self.leaves)?;
         let mut out = Vec::new();
         for (i, (leaf, edit)) in self.leaves.iter().zip(edits).enumerate() {
             let comment = leaf.is_comment();

@@ -381,13 +381,7 @@ impl Document for JsonDocument<'_> {
         edits: &[Replacement],
         metadata: Option<&MetaNode>,
     ) -> Result<Rendered, FormatError> {
-        if edits.len() != self.leaves.len() {
-            return Err(FormatError::SpanCheck(format!(
-                "{} edits for {} leaves",
-                edits.len(),
-                self.leaves.len()
-            )));
-        }
+        crate::document::check_edit_count(edits, &self.leaves)?;
         let removal = self.sops_removal();
         let mut out = Vec::new();
         let mut run: Option<Run> = None;

@@ -357,13 +357,7 @@ impl Document for TomlDocument<'_> {
         edits: &[Replacement],
         metadata: Option<&MetaNode>,
     ) -> Result<Rendered, FormatError> {
-        if edits.len() != self.leaves.len() {
-            return Err(FormatError::SpanCheck(format!(
-                "{} edits for {} leaves",
-                edits.len(),
-                self.leaves.len()
-            )));
-        }
+        crate::document::check_edit_count(edits, &self.leaves)?;
         let mut out = Vec::new();
         let mut warnings = Vec::new();
         for (leaf, edit) in self.leaves.iter().zip(edits) {

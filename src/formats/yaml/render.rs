@@ -18,13 +18,7 @@ pub fn render(
     edits: &[Replacement],
     metadata: Option<&MetaNode>,
 ) -> Result<Rendered, FormatError> {
-    if edits.len() != p.leaves.len() {
-        return Err(FormatError::SpanCheck(format!(
-            "{} edits for {} leaves",
-            edits.len(),
-            p.leaves.len()
-        )));
-    }
+    crate::document::check_edit_count(edits, &p.leaves)?;
     // CRLF only when every line break of the file is CRLF.
     let lf = src.bytes().filter(|&c| c == b'\n').count();
     let nl = if lf > 0 && src.matches("\r\n").count() == lf {
