@@ -17,6 +17,7 @@ pub mod crypto;
 pub mod document;
 pub mod engine;
 pub mod error;
+pub mod exec;
 pub mod formats;
 pub mod keys;
 pub mod metadata;

@@ -36,6 +36,18 @@ shroud encrypt --encrypted-regex '^(data|stringData)$' -i secret.yaml")]
 shroud decrypt --extract '[\"db\"][\"password\"]' secrets.yaml\n  \
 SOPS_AGE_KEY_FILE=key.txt shroud decrypt -i secrets.json")]
     Decrypt(DecryptArgs),
+    /// Run a command with the file's decrypted top-level values as environment variables
+    #[command(
+        after_help = "Examples:\n  shroud exec-env secrets.env './deploy.sh'\n  \
+SOPS_AGE_KEY=\"$KEY\" shroud exec-env --mask github secrets.yaml 'make release'"
+    )]
+    ExecEnv(ExecEnvArgs),
+    /// Run a command with the decrypted file at {} (a FIFO unless --no-fifo)
+    #[command(
+        after_help = "Examples:\n  shroud exec-file secrets.yaml 'kubectl apply -f {}'\n  \
+shroud exec-file --no-fifo --filename app.json secrets.json 'app --config {}'"
+    )]
+    ExecFile(ExecFileArgs),
     /// Make a new age identity (prints it, or writes the default key file)
     #[command(after_help = "Examples:\n  shroud keygen > key.txt\n  shroud keygen --default")]
     Keygen(KeygenArgs),
@@ -139,6 +151,58 @@ pub struct DecryptArgs {
     #[arg(long, value_name = "PATH")]
     pub extract: Option<String>,
     /// Decrypt even if the MAC does not match (the file may have been altered)
+    #[arg(long)]
+    pub ignore_mac: bool,
+    /// Print a CI log mask line for every decrypted value first (github: ::add-mask::)
+    #[arg(long, value_name = "CI", value_parser = ["github"])]
+    pub mask: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ExecEnvArgs {
+    /// The encrypted file
+    pub file: PathBuf,
+    /// The command, run with /bin/sh -c
+    pub command: String,
+    /// Give the command only the decrypted variables, not shroud's environment
+    #[arg(long)]
+    pub pristine: bool,
+    /// Replace shroud with the command instead of running it as a child
+    #[arg(long)]
+    pub same_process: bool,
+    /// Export nested values as PARENT_CHILD (and LIST_0) instead of refusing them
+    #[arg(long)]
+    pub flatten: bool,
+    /// Print ::add-mask:: lines for every value first, so GitHub Actions hides them
+    #[arg(long, value_name = "CI", value_parser = ["github"])]
+    pub mask: Option<String>,
+    /// The input format (default: from the file name)
+    #[arg(long, value_name = "TYPE")]
+    pub input_type: Option<String>,
+    /// Decrypt even if the MAC does not match
+    #[arg(long)]
+    pub ignore_mac: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ExecFileArgs {
+    /// The encrypted file
+    pub file: PathBuf,
+    /// The command, run with /bin/sh -c; {} is replaced by the file's path
+    pub command: String,
+    /// Write a regular 0600 file (removed afterwards) instead of a FIFO
+    #[arg(long)]
+    pub no_fifo: bool,
+    /// The name the decrypted file gets (a plain name)
+    #[arg(long, default_value = "tmp-file")]
+    pub filename: String,
+    /// The input format (default: from the file name)
+    #[arg(long, value_name = "TYPE")]
+    pub input_type: Option<String>,
+    /// The format the command reads (default: the input format)
+    #[arg(long, value_name = "TYPE")]
+    pub output_type: Option<String>,
+    /// Decrypt even if the MAC does not match
     #[arg(long)]
     pub ignore_mac: bool,
 }

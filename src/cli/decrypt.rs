@@ -49,6 +49,10 @@ pub fn run(args: DecryptArgs) -> Result<()> {
     for w in &warnings {
         warn(&format!("{name}: {w}"));
     }
+    if args.mask.is_some() {
+        // Before any other output, so the CI runner masks what follows.
+        super::io::write_stdout(shroud::exec::github_masks(&edits).as_bytes())?;
+    }
     if let Some(path_expr) = extract {
         let value = super::extract::extract(format, doc.as_ref(), &edits, &path_expr)
             .with_context(|| name.clone())?;

@@ -3,6 +3,7 @@
 mod args;
 mod decrypt;
 mod encrypt;
+mod exec;
 mod extract;
 mod io;
 mod keygen;
@@ -65,12 +66,15 @@ pub fn warn(message: &str) {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Encrypt(a) => encrypt::run(a, cli.config.as_deref()),
-        Command::Decrypt(a) => decrypt::run(a),
-        Command::Keygen(a) => keygen::run(a),
+        Command::Encrypt(a) => encrypt::run(a, cli.config.as_deref()).map(|()| 0),
+        Command::Decrypt(a) => decrypt::run(a).map(|()| 0),
+        Command::ExecEnv(a) => exec::run_env(a),
+        Command::ExecFile(a) => exec::run_file(a),
+        Command::Keygen(a) => keygen::run(a).map(|()| 0),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        // A child's exit code passes through (exec-env, exec-file).
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(err) => {
             eprintln!("shroud: error: {err:#}");
             ExitCode::from(u8::try_from(exit_code(&err)).unwrap_or(1))
@@ -130,6 +134,42 @@ pub fn output_format(explicit: Option<&str>, input: Format) -> anyhow::Result<Fo
         .into());
     }
     Ok(f)
+}
+
+/// Decrypt a structured file and hand its document and decrypted leaves to
+/// `f`; warnings are printed on the way.
+pub fn decrypted<T>(
+    path: &Path,
+    input_type: Option<&str>,
+    ignore_mac: bool,
+    f: impl FnOnce(
+        Format,
+        &dyn shroud::document::Document,
+        &[shroud::document::Replacement],
+    ) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    use anyhow::Context;
+    let name = path.display().to_string();
+    let format = input_format(input_type, Some(path), None)?;
+    if format == Format::Binary {
+        return Err(Fail::new(
+            exit::GENERIC,
+            format!("{name}: a binary file has no values to hand over; use --input-type"),
+        )
+        .into());
+    }
+    let input = io::read_input(Some(path))?;
+    let text = as_text(&input, &name)?;
+    let doc = format.parse(text).with_context(|| name.clone())?;
+    let meta = shroud::engine::metadata(doc.as_ref()).with_context(|| name.clone())?;
+    let key = keyring::data_key(&meta).with_context(|| name.clone())?;
+    let options = shroud::engine::DecryptOptions { ignore_mac };
+    let (edits, warnings) = shroud::engine::decrypt_leaves(doc.as_ref(), &meta, &key, options)
+        .with_context(|| name.clone())?;
+    for w in &warnings {
+        warn(&format!("{name}: {w}"));
+    }
+    f(format, doc.as_ref(), &edits).with_context(|| name.clone())
 }
 
 /// Where the result goes.
