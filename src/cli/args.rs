@@ -48,6 +48,18 @@ SOPS_AGE_KEY=\"$KEY\" shroud exec-env --mask github secrets.yaml 'make release'"
 shroud exec-file --no-fifo --filename app.json secrets.json 'app --config {}'"
     )]
     ExecFile(ExecFileArgs),
+    /// Make a new data key and re-encrypt every value (to stdout unless -i)
+    #[command(
+        after_help = "Examples:\n  shroud rotate -i secrets.yaml\n  shroud rotate -i --rm-age age1old... a.yaml b.json"
+    )]
+    Rotate(RotateArgs),
+    /// Make each file's recipients match its .sops.yaml creation rule
+    #[command(
+        after_help = "Examples:\n  shroud updatekeys secrets.yaml\n  shroud updatekeys -y secrets/*.yaml"
+    )]
+    Updatekeys(UpdatekeysArgs),
+    /// Print {"encrypted":true} or {"encrypted":false} for a file
+    Filestatus(FilestatusArgs),
     /// Make a new age identity (prints it, or writes the default key file)
     #[command(after_help = "Examples:\n  shroud keygen > key.txt\n  shroud keygen --default")]
     Keygen(KeygenArgs),
@@ -213,4 +225,45 @@ pub struct KeygenArgs {
     /// ($XDG_CONFIG_HOME/sops/age/keys.txt) if it has none yet
     #[arg(long)]
     pub default: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RotateArgs {
+    /// The encrypted files
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Write each file back in place (atomically)
+    #[arg(short = 'i', long = "in-place")]
+    pub in_place: bool,
+    /// Also encrypt to these age recipients (comma-separated; repeatable)
+    #[arg(long, value_name = "RECIPIENTS")]
+    pub add_age: Vec<String>,
+    /// Stop encrypting to these age recipients (comma-separated; repeatable)
+    #[arg(long, value_name = "RECIPIENTS")]
+    pub rm_age: Vec<String>,
+    /// The input format (default: from the file name)
+    #[arg(long, value_name = "TYPE")]
+    pub input_type: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct UpdatekeysArgs {
+    /// The encrypted files
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Apply the changes without asking
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// The input format (default: from the file name)
+    #[arg(long, value_name = "TYPE")]
+    pub input_type: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct FilestatusArgs {
+    /// The file to check
+    pub file: PathBuf,
+    /// The input format (default: from the file name)
+    #[arg(long, value_name = "TYPE")]
+    pub input_type: Option<String>,
 }

@@ -8,6 +8,7 @@ mod extract;
 mod io;
 mod keygen;
 mod keyring;
+mod keys_cmd;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -70,6 +71,9 @@ pub fn main() -> ExitCode {
         Command::Decrypt(a) => decrypt::run(a).map(|()| 0),
         Command::ExecEnv(a) => exec::run_env(a),
         Command::ExecFile(a) => exec::run_file(a),
+        Command::Rotate(a) => keys_cmd::run_rotate(a),
+        Command::Updatekeys(a) => keys_cmd::run_updatekeys(a, cli.config.as_deref()),
+        Command::Filestatus(a) => keys_cmd::run_filestatus(a),
         Command::Keygen(a) => keygen::run(a).map(|()| 0),
     };
     match result {

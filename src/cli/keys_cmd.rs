@@ -1,0 +1,284 @@
+//! `rotate`, `updatekeys` and `filestatus`: changing who can open a file.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use zeroize::Zeroizing;
+
+use super::args::{FilestatusArgs, RotateArgs, UpdatekeysArgs};
+use super::{Destination, Fail, as_text, input_format, io, keyring, warn, write_output};
+use shroud::config::{self, Config};
+use shroud::crypto::DataKey;
+use shroud::document::Replacement;
+use shroud::engine::{self, DecryptOptions, EncryptSettings};
+use shroud::error::exit;
+use shroud::formats::Format;
+use shroud::keys::Recipient;
+use shroud::metadata::{KeyGroup, Metadata};
+
+/// The age recipients of each key group; refuses key types shroud cannot
+/// wrap for (re-wrapping would silently drop them).
+fn age_groups(meta: &Metadata, name: &str) -> Result<Vec<Vec<String>>> {
+    if let Some((kind, _)) = meta.key_groups.iter().flat_map(|g| g.other.iter()).next() {
+        return Err(Fail::new(
+            exit::GENERIC,
+            format!("{name}: the file also has {kind} keys, which shroud cannot wrap; use sops for this file"),
+        )
+        .into());
+    }
+    Ok(meta
+        .key_groups
+        .iter()
+        .map(|g| g.age.iter().map(|k| k.recipient.clone()).collect())
+        .collect())
+}
+
+fn parse_groups(groups: &[Vec<String>]) -> Result<Vec<Vec<Recipient>>> {
+    groups
+        .iter()
+        .map(|g| {
+            g.iter()
+                .map(|r| Recipient::parse(r).map_err(anyhow::Error::from))
+                .collect()
+        })
+        .collect()
+}
+
+/// Decrypt `text`, then encrypt its plaintext afresh under a new data key
+/// for `groups`, keeping the file's rules. Every value gets a fresh IV.
+fn rotate_text(
+    format: Format,
+    text: &str,
+    name: &str,
+    add: &[String],
+    rm: &[String],
+) -> Result<Zeroizing<String>> {
+    let doc = format.parse(text).with_context(|| name.to_string())?;
+    let meta = engine::metadata(doc.as_ref()).with_context(|| name.to_string())?;
+    let mut groups = age_groups(&meta, name)?;
+    let old_key = keyring::data_key(&meta).with_context(|| name.to_string())?;
+    for r in rm {
+        let before: usize = groups.iter().map(Vec::len).sum();
+        for g in &mut groups {
+            g.retain(|x| x != r);
+        }
+        if groups.iter().map(Vec::len).sum::<usize>() == before {
+            warn(&format!("{name}: {r} is not a recipient of this file"));
+        }
+    }
+    if let Some(first) = groups.first_mut() {
+        for a in add {
+            if !first.contains(a) {
+                first.push(a.clone());
+            }
+        }
+    }
+    if groups.iter().any(|g| g.is_empty()) {
+        return Err(Fail::new(
+            exit::GENERIC,
+            format!("{name}: removing those recipients would leave a key group empty"),
+        )
+        .into());
+    }
+    let recipients = parse_groups(&groups)?;
+
+    let new_key = DataKey::generate();
+    let out = if format == Format::Binary {
+        let (bytes, _) = shroud::formats::binary::decrypt(
+            doc.as_ref(),
+            &meta,
+            &old_key,
+            DecryptOptions::default(),
+        )?;
+        let (wrapped, threshold) = keyring::wrap_for(&new_key, &recipients, meta.shamir_threshold)?;
+        shroud::formats::binary::encrypt(&bytes, &new_key, wrapped, threshold, engine::now_utc())?
+    } else {
+        let (edits, _) =
+            engine::decrypt_leaves(doc.as_ref(), &meta, &old_key, DecryptOptions::default())
+                .with_context(|| name.to_string())?;
+        let plain = Zeroizing::new(doc.render(&edits, None)?.text);
+        let plain_doc = format.parse(&plain).with_context(|| name.to_string())?;
+        let (wrapped, threshold) = keyring::wrap_for(&new_key, &recipients, meta.shamir_threshold)?;
+        let settings = EncryptSettings {
+            rule: meta.rule.clone(),
+            mac_only_encrypted: meta.mac_only_encrypted,
+        };
+        engine::encrypt(
+            plain_doc.as_ref(),
+            &new_key,
+            wrapped,
+            threshold,
+            &settings,
+            engine::now_utc(),
+        )
+        .with_context(|| name.to_string())?
+        .text
+    };
+    Ok(out)
+}
+
+pub fn run_rotate(args: RotateArgs) -> Result<i32> {
+    if args.files.len() > 1 && !args.in_place {
+        return Err(Fail::new(
+            exit::CONFLICTING_PARAMETERS,
+            "rotating several files needs -i",
+        )
+        .into());
+    }
+    let add = args
+        .add_age
+        .iter()
+        .flat_map(|l| l.split(','))
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>();
+    let rm = args
+        .rm_age
+        .iter()
+        .flat_map(|l| l.split(','))
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>();
+    for a in &add {
+        Recipient::parse(a)?;
+    }
+    let mut failed = 0;
+    for file in &args.files {
+        let name = file.display().to_string();
+        let result = (|| -> Result<()> {
+            let format = input_format(args.input_type.as_deref(), Some(file), None)?;
+            let input = io::read_input(Some(file))?;
+            let text = as_text(&input, &name)?;
+            let out = rotate_text(format, text, &name, &add, &rm)?;
+            let dest = if args.in_place {
+                Destination::File(file.clone())
+            } else {
+                Destination::Stdout
+            };
+            write_output(&dest, out.as_bytes())
+        })();
+        if let Err(e) = result {
+            if args.files.len() == 1 {
+                return Err(e);
+            }
+            eprintln!("shroud: error: {e:#}");
+            failed += 1;
+        }
+    }
+    if !rm.is_empty() {
+        warn(
+            "removed recipients can no longer open the new version; they still hold the old one (and its values) from before",
+        );
+    }
+    if failed > 0 {
+        eprintln!("shroud: {failed} of {} files failed", args.files.len());
+        return Ok(exit::GENERIC);
+    }
+    Ok(0)
+}
+
+fn ask(question: &str) -> bool {
+    eprint!("{question} (y/n) ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).is_ok() && line.trim().eq_ignore_ascii_case("y")
+}
+
+pub fn run_updatekeys(args: UpdatekeysArgs, config_flag: Option<&Path>) -> Result<i32> {
+    let cwd = std::env::current_dir()?;
+    let Some(config_path) = config::find(config_flag, &cwd) else {
+        return Err(Fail::new(
+            exit::ERROR_READING_CONFIG,
+            "no .sops.yaml found (updatekeys makes files match their creation rule)",
+        )
+        .into());
+    };
+    let config = Config::load(&config_path)?;
+    let mut failed = 0;
+    for file in &args.files {
+        let name = file.display().to_string();
+        let result = (|| -> Result<()> {
+            let format = input_format(args.input_type.as_deref(), Some(file), None)?;
+            let input = io::read_input(Some(file))?;
+            let text = as_text(&input, &name)?;
+            let doc = format.parse(text).with_context(|| name.clone())?;
+            let meta = engine::metadata(doc.as_ref()).with_context(|| name.clone())?;
+            let target = std::path::absolute(file).unwrap_or_else(|_| file.clone());
+            let rule = config.rule_for(&target)?;
+            let old = age_groups(&meta, &name)?;
+            let new = rule.key_groups.clone();
+            let threshold = rule.shamir_threshold.or(meta.shamir_threshold);
+            if old == new && (new.len() < 2 || threshold == meta.shamir_threshold) {
+                eprintln!("shroud: {name}: already up to date");
+                return Ok(());
+            }
+            let flat = |g: &[Vec<String>]| g.iter().flatten().cloned().collect::<Vec<_>>();
+            let (old_all, new_all) = (flat(&old), flat(&new));
+            let added: Vec<&String> = new_all.iter().filter(|r| !old_all.contains(r)).collect();
+            let removed: Vec<&String> = old_all.iter().filter(|r| !new_all.contains(r)).collect();
+            eprintln!("shroud: {name}: key changes");
+            for r in &added {
+                eprintln!("  + {r}");
+            }
+            for r in &removed {
+                eprintln!("  - {r}");
+            }
+            if !args.yes {
+                if !std::io::stdin().is_terminal() {
+                    return Err(Fail::new(
+                        exit::GENERIC,
+                        "not a terminal: pass -y to apply the changes",
+                    )
+                    .into());
+                }
+                if !ask("Apply these changes?") {
+                    eprintln!("shroud: {name}: left unchanged");
+                    return Ok(());
+                }
+            }
+            let key = keyring::data_key(&meta).with_context(|| name.clone())?;
+            let (groups, threshold): (Vec<KeyGroup>, Option<usize>) =
+                keyring::wrap_for(&key, &parse_groups(&new)?, threshold)?;
+            // Same data key: values, MAC and lastmodified stay as they are.
+            let updated = Metadata {
+                key_groups: groups,
+                shamir_threshold: threshold,
+                ..meta
+            };
+            let keep = vec![Replacement::Keep; doc.leaves().len()];
+            let out = doc.render(&keep, Some(&updated.to_node()))?;
+            write_output(&Destination::File(file.clone()), out.text.as_bytes())?;
+            if !removed.is_empty() {
+                warn(&format!(
+                    "{name}: removed recipients still know the old data key; run `shroud rotate -i {name}` so they cannot read future changes"
+                ));
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            if args.files.len() == 1 {
+                return Err(e);
+            }
+            eprintln!("shroud: error: {e:#}");
+            failed += 1;
+        }
+    }
+    Ok(if failed > 0 { exit::GENERIC } else { 0 })
+}
+
+/// sops's `filestatus`: `{"encrypted":true}` when the file has metadata
+/// with a version and a MAC.
+pub fn run_filestatus(args: FilestatusArgs) -> Result<i32> {
+    let format = input_format(args.input_type.as_deref(), Some(&args.file), None)?;
+    let input = io::read_input(Some(&args.file))?;
+    let encrypted = std::str::from_utf8(&input)
+        .ok()
+        .and_then(|t| format.parse(t).ok().and_then(|d| d.metadata().cloned()))
+        .is_some_and(|m| {
+            let non_empty = |k: &str| matches!(m.get(k), Some(shroud::document::MetaNode::Str(s)) if !s.is_empty());
+            non_empty("version") && non_empty("mac")
+        });
+    println!("{{\"encrypted\":{encrypted}}}");
+    Ok(0)
+}
