@@ -17,6 +17,45 @@ use crate::metadata::{FORMAT_VERSION, KeyGroup, Metadata};
 use crate::rules::{CommentStack, Rule};
 use crate::value::{self, Timestamp};
 
+/// The IVs of the values a file held when it was decrypted, so that
+/// re-encrypting after an edit keeps the ciphertext of every value whose
+/// path, type and plaintext did not change: git then shows only the lines
+/// that really changed. Entries are keyed by a SHA-256 of (AAD, type,
+/// plaintext), so no plaintext is kept here, and each IV is used at most
+/// once, so two equal values never come to share an IV.
+#[derive(Default)]
+pub struct IvStash {
+    ivs: std::collections::HashMap<[u8; 32], std::collections::VecDeque<[u8; 32]>>,
+}
+
+impl IvStash {
+    fn key(aad: &str, ty: ValueType, plaintext: &[u8]) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update((aad.len() as u64).to_le_bytes());
+        h.update(aad.as_bytes());
+        h.update(ty.as_str().as_bytes());
+        h.update([0]);
+        h.update(plaintext);
+        h.finalize().into()
+    }
+
+    fn record(&mut self, aad: &str, ty: ValueType, plaintext: &[u8], iv: &[u8]) {
+        if let Ok(iv) = <[u8; 32]>::try_from(iv) {
+            self.ivs
+                .entry(Self::key(aad, ty, plaintext))
+                .or_default()
+                .push_back(iv);
+        }
+    }
+
+    fn take(&mut self, aad: &str, ty: ValueType, plaintext: &[u8]) -> Option<[u8; 32]> {
+        self.ivs
+            .get_mut(&Self::key(aad, ty, plaintext))?
+            .pop_front()
+    }
+}
+
 /// How a new file is encrypted.
 #[derive(Clone, Debug, Default)]
 pub struct EncryptSettings {
@@ -57,6 +96,27 @@ pub fn encrypt(
     settings: &EncryptSettings,
     now: Timestamp,
 ) -> Result<Output, Error> {
+    encrypt_with_stash(
+        doc,
+        key,
+        key_groups,
+        shamir_threshold,
+        settings,
+        now,
+        &mut IvStash::default(),
+    )
+}
+
+/// [`encrypt`], reusing the IVs in `stash` for unchanged values (`edit`).
+pub fn encrypt_with_stash(
+    doc: &dyn Document,
+    key: &DataKey,
+    key_groups: Vec<KeyGroup>,
+    shamir_threshold: Option<usize>,
+    settings: &EncryptSettings,
+    now: Timestamp,
+    stash: &mut IvStash,
+) -> Result<Output, Error> {
     if doc.metadata().is_some() {
         return Err(Error::AlreadyEncrypted);
     }
@@ -78,11 +138,11 @@ pub fn encrypt(
                 stack.push_comment(leaf.depth, text);
                 if !text.is_empty() && settings.rule.should_encrypt(&leaf.path, &stack, true) {
                     aad::write_for_path(&leaf.path, &mut aad);
-                    Replacement::Encrypted(enc.encrypt(
-                        text.as_bytes(),
-                        aad.as_bytes(),
-                        ValueType::Comment,
-                    ))
+                    let (bytes, ty) = (text.as_bytes(), ValueType::Comment);
+                    Replacement::Encrypted(match stash.take(&aad, ty, bytes) {
+                        Some(iv) => enc.encrypt_with_iv(bytes, aad.as_bytes(), ty, &iv),
+                        None => enc.encrypt(bytes, aad.as_bytes(), ty),
+                    })
                 } else {
                     Replacement::Keep
                 }
@@ -96,11 +156,11 @@ pub fn encrypt(
                 let plaintext = value::plaintext_text(value, source.as_deref());
                 if encrypt && !plaintext.is_empty() {
                     aad::write_for_path(&leaf.path, &mut aad);
-                    Replacement::Encrypted(enc.encrypt(
-                        plaintext.as_bytes(),
-                        aad.as_bytes(),
-                        value.value_type(),
-                    ))
+                    let (bytes, ty) = (plaintext.as_bytes(), value.value_type());
+                    Replacement::Encrypted(match stash.take(&aad, ty, bytes) {
+                        Some(iv) => enc.encrypt_with_iv(bytes, aad.as_bytes(), ty, &iv),
+                        None => enc.encrypt(bytes, aad.as_bytes(), ty),
+                    })
                 } else {
                     Replacement::Keep
                 }
@@ -145,6 +205,17 @@ pub fn decrypt_leaves(
     key: &DataKey,
     options: DecryptOptions,
 ) -> Result<(Vec<Replacement>, Vec<String>), Error> {
+    decrypt_leaves_with_stash(doc, meta, key, options, &mut IvStash::default())
+}
+
+/// [`decrypt_leaves`], recording each value's IV in `stash`.
+pub fn decrypt_leaves_with_stash(
+    doc: &dyn Document,
+    meta: &Metadata,
+    key: &DataKey,
+    options: DecryptOptions,
+    stash: &mut IvStash,
+) -> Result<(Vec<Replacement>, Vec<String>), Error> {
     let dec = Decryptor::new(key);
     let mut hasher = MacHasher::new(meta.mac_only_encrypted);
     let mut stack = CommentStack::default();
@@ -167,6 +238,7 @@ pub fn decrypt_leaves(
                 // had clear comments).
                 Some(ev) => match dec.decrypt(&ev, aad.as_bytes()) {
                     Ok(plain) => {
+                        stash.record(&aad, ValueType::Comment, &plain, &ev.iv);
                         let plain = Zeroizing::new(String::from_utf8_lossy(&plain).into_owned());
                         stack.push_comment(leaf.depth, &plain);
                         Replacement::Decrypted(Decrypted::Comment(plain))
@@ -206,6 +278,7 @@ pub fn decrypt_leaves(
                         let mut plain = dec
                             .decrypt(&ev, aad.as_bytes())
                             .map_err(|e| fail(e.to_string()))?;
+                        stash.record(&aad, ty, &plain, &ev.iv);
                         let text = Zeroizing::new(
                             String::from_utf8(std::mem::take(&mut *plain))
                                 .map_err(|_| fail("the plaintext is not UTF-8".into()))?,

@@ -36,6 +36,10 @@ shroud encrypt --encrypted-regex '^(data|stringData)$' -i secret.yaml")]
 shroud decrypt --extract '[\"db\"][\"password\"]' secrets.yaml\n  \
 SOPS_AGE_KEY_FILE=key.txt shroud decrypt -i secrets.json")]
     Decrypt(DecryptArgs),
+    /// Edit an encrypted file (or create one) in your editor
+    #[command(after_help = "Examples:\n  shroud edit secrets.yaml\n  \
+EDITOR='code --wait' shroud edit config.json\n  shroud edit --age age1... new-secrets.env")]
+    Edit(EditArgs),
     /// Run a command with the file's decrypted top-level values as environment variables
     #[command(
         after_help = "Examples:\n  shroud exec-env secrets.env './deploy.sh'\n  \
@@ -266,4 +270,24 @@ pub struct FilestatusArgs {
     /// The input format (default: from the file name)
     #[arg(long, value_name = "TYPE")]
     pub input_type: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct EditArgs {
+    /// The encrypted file; a file that does not exist is created from a template
+    pub file: PathBuf,
+    /// Recipients for a new file (comma-separated age recipients)
+    #[arg(
+        short = 'a',
+        long = "age",
+        env = "SOPS_AGE_RECIPIENTS",
+        value_name = "RECIPIENTS"
+    )]
+    pub age: Option<String>,
+    /// The format (default: from the file name)
+    #[arg(long, value_name = "TYPE")]
+    pub input_type: Option<String>,
+    /// Open the file even if its MAC does not match
+    #[arg(long)]
+    pub ignore_mac: bool,
 }

@@ -2,6 +2,7 @@
 
 mod args;
 mod decrypt;
+mod edit;
 mod encrypt;
 mod exec;
 mod extract;
@@ -69,6 +70,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Encrypt(a) => encrypt::run(a, cli.config.as_deref()).map(|()| 0),
         Command::Decrypt(a) => decrypt::run(a).map(|()| 0),
+        Command::Edit(a) => edit::run(a, cli.config.as_deref()),
         Command::ExecEnv(a) => exec::run_env(a),
         Command::ExecFile(a) => exec::run_file(a),
         Command::Rotate(a) => keys_cmd::run_rotate(a),
