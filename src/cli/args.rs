@@ -40,6 +40,13 @@ SOPS_AGE_KEY_FILE=key.txt shroud decrypt -i secrets.json")]
     #[command(after_help = "Examples:\n  shroud edit secrets.yaml\n  \
 EDITOR='code --wait' shroud edit config.json\n  shroud edit --age age1... new-secrets.env")]
     Edit(EditArgs),
+    /// Change one existing value in place, e.g. shroud set f.yaml '["db"]["password"]' '"x"'
+    #[command(
+        after_help = "Examples:\n  shroud set secrets.yaml '[\"db\"][\"port\"]' 5433\n  \
+shroud set secrets.yaml '[\"db\"][\"password\"]' --value-stdin < pw.json\n  \
+shroud set secrets.yaml '[\"api\"][\"token\"]' --generate --length 40 --charset base64url"
+    )]
+    Set(SetArgs),
     /// Run a command with the file's decrypted top-level values as environment variables
     #[command(
         after_help = "Examples:\n  shroud exec-env secrets.env './deploy.sh'\n  \
@@ -288,6 +295,43 @@ pub struct EditArgs {
     #[arg(long, value_name = "TYPE")]
     pub input_type: Option<String>,
     /// Open the file even if its MAC does not match
+    #[arg(long)]
+    pub ignore_mac: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SetArgs {
+    /// The encrypted file
+    pub file: PathBuf,
+    /// Where, e.g. '["db"]["password"]' or '["list"][0]'
+    pub path: String,
+    /// The new value as JSON: '"text"', 42, true
+    pub value: Option<String>,
+    /// Read the JSON value from this file (keeps it out of argv and history)
+    #[arg(long, value_name = "FILE")]
+    pub value_file: Option<String>,
+    /// Read the JSON value from standard input
+    #[arg(long)]
+    pub value_stdin: bool,
+    /// Store a fresh random secret from the OS random source instead
+    #[arg(long)]
+    pub generate: bool,
+    /// Length of a generated secret
+    #[arg(long, default_value_t = 32)]
+    pub length: usize,
+    /// Characters of a generated secret: alnum, hex, base64url, ascii
+    #[arg(long, default_value = "alnum")]
+    pub charset: String,
+    /// Print the generated secret once, to the terminal only
+    #[arg(long)]
+    pub show_once: bool,
+    /// Do nothing (and succeed) when the value is already set
+    #[arg(long)]
+    pub idempotent: bool,
+    /// The format (default: from the file name)
+    #[arg(long, value_name = "TYPE")]
+    pub input_type: Option<String>,
+    /// Change the file even if its MAC does not match
     #[arg(long)]
     pub ignore_mac: bool,
 }

@@ -10,6 +10,7 @@ mod io;
 mod keygen;
 mod keyring;
 mod keys_cmd;
+mod set;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -71,6 +72,7 @@ pub fn main() -> ExitCode {
         Command::Encrypt(a) => encrypt::run(a, cli.config.as_deref()).map(|()| 0),
         Command::Decrypt(a) => decrypt::run(a).map(|()| 0),
         Command::Edit(a) => edit::run(a, cli.config.as_deref()),
+        Command::Set(a) => set::run(a),
         Command::ExecEnv(a) => exec::run_env(a),
         Command::ExecFile(a) => exec::run_file(a),
         Command::Rotate(a) => keys_cmd::run_rotate(a),

@@ -1,0 +1,164 @@
+//! `shroud set`: one value changes, its type is kept, the rest of the file
+//! (and every other ciphertext) stays.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use common::{identity_file, recipient, require_tool, shroud};
+
+fn setup(body: &str, name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join(format!("plain-{name}"));
+    fs::write(&plain, body).unwrap();
+    let enc = dir.path().join(name);
+    let o = shroud(dir.path())
+        .args(["encrypt", "--age", &recipient("alice"), "--output"])
+        .arg(&enc)
+        .arg(&plain)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    (dir, enc)
+}
+
+fn set(dir: &Path, file: &Path, args: &[&str]) -> std::process::Output {
+    shroud(dir)
+        .env("SOPS_AGE_KEY_FILE", identity_file("alice"))
+        .arg("set")
+        .arg(file)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn decrypt(dir: &Path, file: &Path) -> String {
+    let o = shroud(dir)
+        .env("SOPS_AGE_KEY_FILE", identity_file("alice"))
+        .arg("decrypt")
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+#[test]
+fn set_changes_one_value_and_keeps_other_ciphertexts() {
+    let (dir, file) = setup(
+        "db:\n  user: app # the user\n  port: 5432\n  password: 'old'\n",
+        "s.yaml",
+    );
+    let before = fs::read_to_string(&file).unwrap();
+    // lastmodified has one-second resolution: make sure it changes.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let o = set(
+        dir.path(),
+        &file,
+        &[r#"["db"]["password"]"#, r#""new pass""#],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The original quoting style stays.
+    assert_eq!(
+        decrypt(dir.path(), &file),
+        "db:\n  user: app # the user\n  port: 5432\n  password: 'new pass'\n"
+    );
+    let after = fs::read_to_string(&file).unwrap();
+    let changed: Vec<_> = before
+        .lines()
+        .zip(after.lines())
+        .filter(|(a, b)| a != b)
+        .collect();
+    assert_eq!(changed.len(), 3, "value, lastmodified, mac: {changed:#?}");
+
+    // Integers stay integers (sops turns them into floats here).
+    let o = set(dir.path(), &file, &[r#"["db"]["port"]"#, "5433"]);
+    assert!(o.status.success());
+    assert!(fs::read_to_string(&file).unwrap().contains("type:int]"));
+    assert!(decrypt(dir.path(), &file).contains("port: 5433\n"));
+    if let Some(sops) = require_tool("sops") {
+        let o = common::isolated(&sops, dir.path())
+            .env("SOPS_AGE_KEY_FILE", identity_file("alice"))
+            .args(["decrypt", "--extract", r#"["db"]["password"]"#])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8(o.stdout).unwrap(), "new pass");
+    }
+}
+
+#[test]
+fn values_can_come_from_stdin_a_file_or_the_random_source() {
+    let (dir, file) = setup("{\"token\": \"old\", \"n\": 1}\n", "s.json");
+    let vf = dir.path().join("v.json");
+    fs::write(&vf, "\"from-file\"").unwrap();
+    assert!(
+        set(
+            dir.path(),
+            &file,
+            &[r#"["token"]"#, "--value-file", vf.to_str().unwrap()]
+        )
+        .status
+        .success()
+    );
+    assert_eq!(
+        decrypt(dir.path(), &file),
+        "{\"token\": \"from-file\", \"n\": 1}\n"
+    );
+
+    let o = shroud(dir.path())
+        .env("SOPS_AGE_KEY_FILE", identity_file("alice"))
+        .args(["set"])
+        .arg(&file)
+        .args([r#"["token"]"#, "--value-stdin"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(b"\"from-stdin\"")?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert!(o.status.success());
+    assert!(decrypt(dir.path(), &file).contains("from-stdin"));
+
+    let o = set(
+        dir.path(),
+        &file,
+        &[
+            r#"["token"]"#,
+            "--generate",
+            "--length",
+            "40",
+            "--charset",
+            "hex",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(o.stdout.is_empty(), "a generated secret is not printed");
+    let text = decrypt(dir.path(), &file);
+    let token = text.split('"').nth(3).unwrap();
+    assert_eq!(token.len(), 40);
+    assert!(token.bytes().all(|b| b.is_ascii_hexdigit()));
+}
+
+#[test]
+fn bad_paths_and_values_are_refused_and_nothing_is_written() {
+    let (dir, file) = setup("a: b\n", "s.yaml");
+    let before = fs::read(&file).unwrap();
+    assert_eq!(
+        set(dir.path(), &file, &["a", r#""x""#]).status.code(),
+        Some(7)
+    );
+    assert_eq!(
+        set(dir.path(), &file, &[r#"["a"]"#, "not json"])
+            .status
+            .code(),
+        Some(7)
+    );
+    let o = set(dir.path(), &file, &[r#"["missing"]"#, r#""x""#]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains(r#"["missing"]"#));
+    assert_eq!(fs::read(&file).unwrap(), before);
+}
