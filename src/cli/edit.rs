@@ -15,13 +15,13 @@ use zeroize::Zeroizing;
 
 use super::args::EditArgs;
 use super::keyring::{self, KeySource};
-use super::{Destination, Fail, as_text, input_format, io, warn, write_output};
+use super::reopen::{Existing, reopen};
+use super::{Destination, Fail, input_format, warn, write_output};
 use shroud::config::{self, Config};
 use shroud::crypto::DataKey;
-use shroud::engine::{self, DecryptOptions, EncryptSettings, IvStash};
+use shroud::engine::{self, EncryptSettings};
 use shroud::error::exit;
 use shroud::formats::Format;
-use shroud::metadata::Metadata;
 use shroud::rules::Rule;
 
 /// What a new file starts as, per format.
@@ -114,42 +114,6 @@ fn hash(path: &Path) -> Result<[u8; 32]> {
     Ok(Sha256::digest(&*bytes).into())
 }
 
-/// The file as it is now: its key, metadata and IV stash, plus plaintext.
-struct Existing {
-    key: DataKey,
-    meta: Metadata,
-    stash: IvStash,
-    plaintext: Zeroizing<String>,
-}
-
-fn open_existing(file: &Path, format: Format, ignore_mac: bool) -> Result<Existing> {
-    let name = file.display().to_string();
-    let input = io::read_input(Some(file))?;
-    let text = as_text(&input, &name)?;
-    let doc = format.parse(text).with_context(|| name.clone())?;
-    let meta = engine::metadata(doc.as_ref()).with_context(|| name.clone())?;
-    let key = keyring::data_key(&meta).with_context(|| name.clone())?;
-    let mut stash = IvStash::default();
-    let (edits, warnings) = engine::decrypt_leaves_with_stash(
-        doc.as_ref(),
-        &meta,
-        &key,
-        DecryptOptions { ignore_mac },
-        &mut stash,
-    )
-    .with_context(|| name.clone())?;
-    for w in warnings {
-        warn(&format!("{name}: {w}"));
-    }
-    let plaintext = Zeroizing::new(doc.render(&edits, None).with_context(|| name.clone())?.text);
-    Ok(Existing {
-        key,
-        meta,
-        stash,
-        plaintext,
-    })
-}
-
 pub fn run(args: EditArgs, config_flag: Option<&Path>) -> Result<i32> {
     let file = &args.file;
     let name = file.display().to_string();
@@ -165,7 +129,7 @@ pub fn run(args: EditArgs, config_flag: Option<&Path>) -> Result<i32> {
     disable_core_dumps();
 
     let existing = if file.exists() {
-        Some(open_existing(file, format, args.ignore_mac)?)
+        Some(reopen(file, format, args.ignore_mac)?)
     } else {
         None
     };

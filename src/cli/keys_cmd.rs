@@ -126,20 +126,16 @@ pub fn run_rotate(args: RotateArgs) -> Result<i32> {
         )
         .into());
     }
-    let add = args
-        .add_age
-        .iter()
-        .flat_map(|l| l.split(','))
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>();
-    let rm = args
-        .rm_age
-        .iter()
-        .flat_map(|l| l.split(','))
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>();
+    // Each flag may be repeated and may hold a comma-separated list.
+    let split = |lists: &[String]| -> Vec<String> {
+        lists
+            .iter()
+            .flat_map(|l| l.split(','))
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    let (add, rm) = (split(&args.add_age), split(&args.rm_age));
     for a in &add {
         Recipient::parse(a)?;
     }

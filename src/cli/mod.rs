@@ -10,6 +10,7 @@ mod io;
 mod keygen;
 mod keyring;
 mod keys_cmd;
+mod reopen;
 mod set;
 
 use std::fmt;

@@ -9,9 +9,10 @@ use anyhow::{Context, Result};
 use zeroize::Zeroizing;
 
 use super::args::SetArgs;
-use super::{Destination, Fail, as_text, input_format, io, keyring, warn, write_output};
+use super::reopen::reopen;
+use super::{Destination, Fail, input_format, io, warn, write_output};
 use shroud::document::{Decrypted, LeafKind, Replacement, Value};
-use shroud::engine::{self, DecryptOptions, EncryptSettings, IvStash};
+use shroud::engine::{self, EncryptSettings};
 use shroud::error::exit;
 use shroud::formats::Format;
 
@@ -121,28 +122,9 @@ pub fn run(args: SetArgs) -> Result<i32> {
         )
         .into());
     }
-    let input = io::read_input(Some(file))?;
-    let src = as_text(&input, &name)?;
-    let doc = format.parse(src).with_context(|| name.clone())?;
-    let meta = engine::metadata(doc.as_ref()).with_context(|| name.clone())?;
-    let key = keyring::data_key(&meta).with_context(|| name.clone())?;
-    let mut stash = IvStash::default();
-    let (edits, warnings) = engine::decrypt_leaves_with_stash(
-        doc.as_ref(),
-        &meta,
-        &key,
-        DecryptOptions {
-            ignore_mac: args.ignore_mac,
-        },
-        &mut stash,
-    )
-    .with_context(|| name.clone())?;
-    for w in warnings {
-        warn(&format!("{name}: {w}"));
-    }
+    let mut existing = reopen(file, format, args.ignore_mac)?;
     // Change the one value in the plaintext, in its own style.
-    let plain = Zeroizing::new(doc.render(&edits, None)?.text);
-    let plain_doc = format.parse(&plain)?;
+    let plain_doc = format.parse(&existing.plaintext)?;
     let shown_path: String = path.iter().map(|s| s.to_string()).collect();
     let Some(i) = plain_doc.leaves().iter().position(|l| {
         l.loc == path && matches!(l.kind, LeafKind::Scalar { .. } | LeafKind::Structure(_))
@@ -165,18 +147,19 @@ pub fn run(args: SetArgs) -> Result<i32> {
     let changed_doc = format
         .parse(&changed)
         .with_context(|| format!("{name} after the change"))?;
+    let meta = existing.meta.clone();
     let settings = EncryptSettings {
         rule: meta.rule.clone(),
         mac_only_encrypted: meta.mac_only_encrypted,
     };
     let out = engine::encrypt_with_stash(
         changed_doc.as_ref(),
-        &key,
+        &existing.key,
         meta.key_groups.clone(),
         meta.shamir_threshold,
         &settings,
         engine::now_utc(),
-        &mut stash,
+        &mut existing.stash,
     )?;
     write_output(&Destination::File(file.clone()), out.text.as_bytes())?;
     if let Some(secret) = shown {
