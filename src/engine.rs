@@ -26,9 +26,19 @@ use crate::value::{self, Timestamp};
 #[derive(Default)]
 pub struct IvStash {
     ivs: std::collections::HashMap<[u8; 32], std::collections::VecDeque<[u8; 32]>>,
+    /// A plain decrypt or encrypt has nothing to remember: no hashing.
+    off: bool,
 }
 
 impl IvStash {
+    /// A stash that records and returns nothing.
+    fn off() -> IvStash {
+        IvStash {
+            off: true,
+            ..IvStash::default()
+        }
+    }
+
     fn key(aad: &str, ty: ValueType, plaintext: &[u8]) -> [u8; 32] {
         use sha2::{Digest, Sha256};
         let mut h = Sha256::new();
@@ -41,6 +51,9 @@ impl IvStash {
     }
 
     fn record(&mut self, aad: &str, ty: ValueType, plaintext: &[u8], iv: &[u8]) {
+        if self.off {
+            return;
+        }
         if let Ok(iv) = <[u8; 32]>::try_from(iv) {
             self.ivs
                 .entry(Self::key(aad, ty, plaintext))
@@ -50,6 +63,9 @@ impl IvStash {
     }
 
     fn take(&mut self, aad: &str, ty: ValueType, plaintext: &[u8]) -> Option<[u8; 32]> {
+        if self.off || self.ivs.is_empty() {
+            return None;
+        }
         self.ivs
             .get_mut(&Self::key(aad, ty, plaintext))?
             .pop_front()
@@ -103,7 +119,7 @@ pub fn encrypt(
         shamir_threshold,
         settings,
         now,
-        &mut IvStash::default(),
+        &mut IvStash::off(),
     )
 }
 
@@ -205,7 +221,7 @@ pub fn decrypt_leaves(
     key: &DataKey,
     options: DecryptOptions,
 ) -> Result<(Vec<Replacement>, Vec<String>), Error> {
-    decrypt_leaves_with_stash(doc, meta, key, options, &mut IvStash::default())
+    decrypt_leaves_with_stash(doc, meta, key, options, &mut IvStash::off())
 }
 
 /// [`decrypt_leaves`], recording each value's IV in `stash`.
