@@ -389,3 +389,58 @@ fn binary_files_round_trip_both_ways_byte_for_byte() {
         "shroud read sops's binary file wrong"
     );
 }
+
+/// The other direction: shroud writes two Shamir key groups (from
+/// .sops.yaml); real sops needs both keys to open the file.
+#[test]
+fn shamir_key_groups_written_by_shroud_decrypt_with_sops() {
+    let Some(t) = tools() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join(".sops.yaml"),
+        format!(
+            "creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: [{}]\n      - age: [{}]\n",
+            recipient("alice"),
+            recipient("bob")
+        ),
+    )
+    .unwrap();
+    let plain = dir.path().join("plain.json");
+    fs::copy(common::testdata("interop/sample.json"), &plain).unwrap();
+    let enc = dir.path().join("groups.enc.json");
+    let o = shroud(dir.path())
+        .current_dir(dir.path())
+        .args(["encrypt", "--output"])
+        .arg(&enc)
+        .arg(&plain)
+        .output()
+        .unwrap();
+    ok(o, "shroud encrypt with key groups");
+    let doc: serde_json::Value = serde_json::from_slice(&fs::read(&enc).unwrap()).unwrap();
+    assert_eq!(doc["sops"]["key_groups"].as_array().unwrap().len(), 2);
+    assert_eq!(doc["sops"]["shamir_threshold"], 2);
+    let both = format!(
+        "{}\n{}",
+        fs::read_to_string(identity_file("alice")).unwrap(),
+        fs::read_to_string(identity_file("bob")).unwrap()
+    );
+    let o = common::isolated(&t.sops, dir.path())
+        .env("SOPS_AGE_KEY", &both)
+        .args(["decrypt", "--output-type", "json"])
+        .arg(&enc)
+        .output()
+        .unwrap();
+    let got = String::from_utf8(ok(o, "sops decrypt with both keys")).unwrap();
+    assert_eq!(got, sops_view_of_plaintext(&t, dir.path(), &plain));
+    let o = common::isolated(&t.sops, dir.path())
+        .env("SOPS_AGE_KEY_FILE", identity_file("alice"))
+        .arg("decrypt")
+        .arg(&enc)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(128),
+        "one share of two must not be enough for sops either"
+    );
+}
