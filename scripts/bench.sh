@@ -29,6 +29,11 @@ args+=(-n "shroud encrypt yaml" "$shroud encrypt --age $pub $work/bench.yaml > /
 args+=(-n "shroud decrypt yaml" "$shroud decrypt $work/shroud.enc.yaml > /dev/null")
 args+=(-n "shroud encrypt json" "$shroud encrypt --age $pub $work/bench.json > /dev/null")
 args+=(-n "shroud decrypt json" "$shroud decrypt $work/shroud.enc.json > /dev/null")
+for f in toml env; do
+  "$shroud" encrypt --age "$pub" "$work/bench.$f" > "$work/shroud.enc.$f"
+  args+=(-n "shroud encrypt $f" "$shroud encrypt --age $pub $work/bench.$f > /dev/null")
+  args+=(-n "shroud decrypt $f" "$shroud decrypt $work/shroud.enc.$f > /dev/null")
+done
 if have sops; then
   sops encrypt --age "$pub" "$work/bench.yaml" > "$work/sops.enc.yaml"
   args+=(-n "sops encrypt yaml" "sops encrypt --age $pub $work/bench.yaml > /dev/null")
