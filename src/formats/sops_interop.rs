@@ -121,25 +121,3 @@ pub fn sops_on(sops: &Path, home: &Path, name: &str, content: &str, args: &[&str
         .expect("run sops");
     ok(out, &format!("sops {} {name}", args.join(" ")))
 }
-
-/// CPU time this thread has used, from `/proc/thread-self/schedstat`
-/// (Linux), so speed tests measure work rather than a busy machine's
-/// scheduling. `None` elsewhere.
-pub fn thread_cpu() -> Option<std::time::Duration> {
-    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    let ns: u64 = text.split_whitespace().next()?.parse().ok()?;
-    Some(std::time::Duration::from_nanos(ns))
-}
-
-/// Run `f` and return its result and the time it took: CPU time where the
-/// platform tells it, wall time otherwise.
-pub fn timed<T>(f: impl FnOnce() -> T) -> (T, std::time::Duration) {
-    let wall = std::time::Instant::now();
-    let cpu = thread_cpu();
-    let out = f();
-    let took = match (cpu, thread_cpu()) {
-        (Some(a), Some(b)) => b.saturating_sub(a),
-        _ => wall.elapsed(),
-    };
-    (out, took)
-}

@@ -289,41 +289,6 @@ fn truncations_never_panic() {
     }
 }
 
-#[test]
-fn speed_of_a_big_file() {
-    let mut src = String::new();
-    let mut i = 0;
-    while src.len() < 3_000_000 {
-        if i % 50 == 0 {
-            src.push_str(&format!("; section {i}\n[section_{i}]\n"));
-        }
-        src.push_str(&format!("key_{i} = value number {i} with some padding\n"));
-        i += 1;
-    }
-    let ((doc, out), elapsed) = interop::timed(|| {
-        let doc = IniDocument::parse(&src).unwrap();
-        let edits: Vec<_> = doc
-            .leaves()
-            .iter()
-            .map(|_| {
-                Replacement::Encrypted("ENC[AES256_GCM,data:eA==,iv:aQ==,tag:dA==,type:str]".into())
-            })
-            .collect();
-        let out = doc.render(&edits, Some(&sample_meta())).unwrap().text;
-        (doc, out)
-    });
-    assert!(out.len() > src.len());
-    // A quadratic slip would take seconds; the 50 ms target itself is
-    // checked on a quiet machine with SHROUD_STRICT_SPEED=1 in release.
-    let strict = std::env::var_os("SHROUD_STRICT_SPEED").is_some() && !cfg!(debug_assertions);
-    let limit = if strict { 50 } else { 5000 };
-    eprintln!(
-        "ini: {} leaves, parse + render {elapsed:?}",
-        doc.leaves().len()
-    );
-    assert!(elapsed.as_millis() < limit, "took {elapsed:?}");
-}
-
 /// For interop: everything sops reads the same way, single-line comments.
 const INTEROP: &str = "; top comment\ntop = 1\n[sec]\na=1\n  b  :  two words  \nc = \"quoted\"\ne = x ; inline\nf =\n\n[sec]\na = again\n[other]\nm = \"\"\"multi\nline\"\"\"\nbt = `back;tick`\nu = héllo ✓\nplain_unencrypted = visible\n";
 
