@@ -9,9 +9,9 @@ pub mod dotenv;
 mod flatten;
 pub mod ini;
 pub mod json;
-#[cfg(test)]
-mod sops_interop;
 pub mod splice;
+#[cfg(test)]
+mod test_support;
 pub mod toml;
 pub mod yaml;
 

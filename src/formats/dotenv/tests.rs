@@ -1,7 +1,8 @@
 use super::*;
 use crate::document::ValueType;
 use crate::formats::Format;
-use crate::formats::sops_interop as interop;
+use crate::formats::test_support as interop;
+use crate::formats::test_support::fake_enc;
 
 /// Every corner at once: comments, `export`, quotes, spaces around `=`,
 /// empty value and empty key, `\n` escapes, CRLF, blank lines, unicode,
@@ -31,13 +32,6 @@ fn sample_meta() -> MetaNode {
         ("unencrypted_suffix".into(), s("_unencrypted")),
         ("version".into(), s("3.11.0")),
     ])
-}
-
-fn fake_enc(i: usize, ty: ValueType) -> String {
-    format!(
-        "ENC[AES256_GCM,data:ZGF0YQ{i}==,iv:aXY{i}=,tag:dGFn{i}==,type:{}]",
-        ty.as_str()
-    )
 }
 
 fn leaf_text(l: &Leaf) -> String {

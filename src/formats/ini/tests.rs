@@ -1,7 +1,8 @@
 use super::*;
 use crate::document::ValueType;
 use crate::formats::Format;
-use crate::formats::sops_interop as interop;
+use crate::formats::test_support as interop;
+use crate::formats::test_support::fake_enc;
 
 /// Keys before the first section, both comment kinds, `:` and odd spacing,
 /// quotes of every kind, inline comments, empty values, a repeated section,
@@ -36,13 +37,6 @@ fn sample_meta() -> MetaNode {
 fn sorted(meta: &MetaNode) -> MetaNode {
     let flat = flat::flatten(meta);
     flat::unflatten(flat.iter().map(|(k, v)| (k.as_str(), v.clone()))).unwrap()
-}
-
-fn fake_enc(i: usize, ty: ValueType) -> String {
-    format!(
-        "ENC[AES256_GCM,data:ZGF0YQ{i}==,iv:aXY{i}=,tag:dGFn{i}==,type:{}]",
-        ty.as_str()
-    )
 }
 
 fn leaf_text(l: &Leaf) -> String {

@@ -1,6 +1,7 @@
 use super::*;
 use crate::document::ValueType;
 use crate::error::Location;
+use crate::formats::test_support::fake_enc;
 use crate::value::plaintext_for;
 
 const CORPUS: &str = "/work/shared/corpus/helm";
@@ -37,13 +38,6 @@ fn scalar(leaf: &Leaf) -> (&Value, Option<&str>) {
 /// Scalars, as opposed to nulls and empty containers.
 fn is_data(leaf: &Leaf) -> bool {
     matches!(leaf.kind, LeafKind::Scalar { .. })
-}
-
-fn fake_enc(i: usize, ty: ValueType) -> String {
-    format!(
-        "ENC[AES256_GCM,data:ZGF0YQ{i}==,iv:aXY{i}=,tag:dGFn{i}==,type:{}]",
-        ty.as_str()
-    )
 }
 
 fn sample_meta() -> MetaNode {
@@ -606,7 +600,7 @@ fn leaves_know_their_full_location() {
 #[test]
 fn sops_interop() {
     use std::process::Command;
-    let Some(sops) = crate::formats::sops_interop::sops("json sops_interop") else {
+    let Some(sops) = crate::formats::test_support::sops("json sops_interop") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

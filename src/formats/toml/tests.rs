@@ -1,18 +1,12 @@
 use super::*;
 use crate::document::ValueType;
 use crate::error::Location;
+use crate::formats::test_support::fake_enc;
 use crate::treepath::PathSeg::{Index, Key};
 use crate::value::plaintext_for;
 
 fn keep_all(doc: &TomlDocument) -> Vec<Replacement> {
     vec![Replacement::Keep; doc.leaves().len()]
-}
-
-fn fake_enc(i: usize, ty: ValueType) -> String {
-    format!(
-        "ENC[AES256_GCM,data:ZGF0YQ{i}==,iv:aXY{i}=,tag:dGFn{i}==,type:{}]",
-        ty.as_str()
-    )
 }
 
 fn leaf_type(l: &Leaf) -> ValueType {

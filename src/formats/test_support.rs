@@ -1,5 +1,5 @@
-//! Test helpers for interop with the real `sops` binary from the format
-//! modules' unit tests: shroud's side runs through the library (engine and
+//! Shared helpers for the format modules' unit tests: fake ciphertexts,
+//! and interop with the real `sops` binary: shroud's side runs through the library (engine and
 //! keys), sops's side through the CLI, both with the committed test key.
 //!
 //! A missing `sops` fails the test under `CI=true` and skips it (with a
@@ -120,4 +120,12 @@ pub fn sops_on(sops: &Path, home: &Path, name: &str, content: &str, args: &[&str
         .output()
         .expect("run sops");
     ok(out, &format!("sops {} {name}", args.join(" ")))
+}
+
+/// A stand-in `ENC[...]` value, distinct per leaf `i`, that parses as one.
+pub fn fake_enc(i: usize, ty: crate::document::ValueType) -> String {
+    format!(
+        "ENC[AES256_GCM,data:ZGF0YQ{i}==,iv:aXY{i}=,tag:dGFn{i}==,type:{}]",
+        ty.as_str()
+    )
 }
