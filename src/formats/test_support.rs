@@ -129,3 +129,30 @@ pub fn fake_enc(i: usize, ty: crate::document::ValueType) -> String {
         ty.as_str()
     )
 }
+
+/// Metadata as the flattened formats (dotenv, INI) write it, with the
+/// given encryption rule.
+pub fn flat_sample_meta(rule_field: &str, rule: &str) -> crate::document::MetaNode {
+    let s = |x: &str| crate::document::MetaNode::Str(x.into());
+    crate::document::MetaNode::Map(vec![
+        (
+            "age".into(),
+            crate::document::MetaNode::List(vec![crate::document::MetaNode::Map(vec![
+                ("recipient".into(), s("age1test")),
+                (
+                    "enc".into(),
+                    s(
+                        "-----BEGIN AGE ENCRYPTED FILE-----\nYWdl\n-----END AGE ENCRYPTED FILE-----\n",
+                    ),
+                ),
+            ])]),
+        ),
+        ("lastmodified".into(), s("2026-11-22T17:00:13Z")),
+        (
+            "mac".into(),
+            s("ENC[AES256_GCM,data:bWFj,iv:aXY=,tag:dGFn,type:str]"),
+        ),
+        (rule_field.into(), s(rule)),
+        ("version".into(), s("3.11.0")),
+    ])
+}

@@ -10,28 +10,7 @@ use crate::formats::test_support::fake_enc;
 const SAMPLE: &str = "# top comment\n#\nexport FOO=bar\nQUOTED=\"a b\"\nSINGLE='$HOME'\n  SPACED = x \n\nA=\n=x\nML=line1\\nline2\\\\n\nCR=x\r\n# crlf comment\r\nU=héllo wörld ✓\nPLAIN_unencrypted=visible\nEQ=a=b=c\nLAST=1";
 
 fn sample_meta() -> MetaNode {
-    let s = |x: &str| MetaNode::Str(x.into());
-    MetaNode::Map(vec![
-        (
-            "age".into(),
-            MetaNode::List(vec![MetaNode::Map(vec![
-                ("recipient".into(), s("age1test")),
-                (
-                    "enc".into(),
-                    s(
-                        "-----BEGIN AGE ENCRYPTED FILE-----\nYWdl\n-----END AGE ENCRYPTED FILE-----\n",
-                    ),
-                ),
-            ])]),
-        ),
-        ("lastmodified".into(), s("2026-11-22T17:00:13Z")),
-        (
-            "mac".into(),
-            s("ENC[AES256_GCM,data:bWFj,iv:aXY=,tag:dGFn,type:str]"),
-        ),
-        ("unencrypted_suffix".into(), s("_unencrypted")),
-        ("version".into(), s("3.11.0")),
-    ])
+    crate::formats::test_support::flat_sample_meta("unencrypted_suffix", "_unencrypted")
 }
 
 fn leaf_text(l: &Leaf) -> String {

@@ -10,28 +10,7 @@ use crate::formats::test_support::fake_enc;
 const SAMPLE: &str = "; top comment\ntop = 1\n# hash comment\n[sec]\na=1\n  b  :  two words  \nc = \"quoted\"\nd = 'single'\ne = x ; inline\nf =\ng = a#b\nh = \"x ; y\"\n[sec]\na = again\n[other] ; header note\n;c2\nm = \"\"\"multi\nline\"\"\"\nbt = `back;tick`\ni = \"a\" b\ncr = v\r\nu = héllo ✓\nplain_unencrypted = visible\n- = auto1\n- = auto2\n\n; trailing\nlast=end";
 
 fn sample_meta() -> MetaNode {
-    let s = |x: &str| MetaNode::Str(x.into());
-    MetaNode::Map(vec![
-        (
-            "age".into(),
-            MetaNode::List(vec![MetaNode::Map(vec![
-                ("recipient".into(), s("age1test")),
-                (
-                    "enc".into(),
-                    s(
-                        "-----BEGIN AGE ENCRYPTED FILE-----\nYWdl\n-----END AGE ENCRYPTED FILE-----\n",
-                    ),
-                ),
-            ])]),
-        ),
-        ("lastmodified".into(), s("2026-11-22T17:00:13Z")),
-        (
-            "mac".into(),
-            s("ENC[AES256_GCM,data:bWFj,iv:aXY=,tag:dGFn,type:str]"),
-        ),
-        ("encrypted_regex".into(), s(" ^(a|b);#x$")),
-        ("version".into(), s("3.11.0")),
-    ])
+    crate::formats::test_support::flat_sample_meta("encrypted_regex", " ^(a|b);#x$")
 }
 
 fn sorted(meta: &MetaNode) -> MetaNode {
