@@ -1,7 +1,8 @@
 //! `shroud git textconv FILE`: what `git diff` and `git log -p` run on each
 //! side of an encrypted file (diff.shroud.textconv). It prints the
-//! plaintext for someone with a key; without one it prints a single line
-//! saying so and still succeeds, because a failing textconv makes the whole
+//! plaintext for someone with a key; without one it prints a line saying
+//! so, then the file unchanged (so the diff still shows which keys changed),
+//! and still succeeds, because a failing textconv makes the whole
 //! `git diff` fail for everyone without a key.
 
 use anyhow::Result;
@@ -36,12 +37,15 @@ pub fn run(args: TextconvArgs) -> Result<i32> {
     let key = match keyring::data_key(&meta) {
         Ok(k) => k,
         Err(_) => {
+            // One line saying why, then the file as it is: a diff of the
+            // ciphertext still shows which keys changed (a lone line
+            // would be the same on both sides, and git would show nothing).
             let line = format!(
                 "# shroud: no key to decrypt this file (encrypted to {})\n",
                 meta.recipients().join(", ")
             );
             io::write_stdout(line.as_bytes())?;
-            return Ok(0);
+            return as_is();
         }
     };
     let options = DecryptOptions::default();
