@@ -158,7 +158,11 @@ fn branches_changing_different_keys_merge_and_sops_reads_the_result() {
     r.set("secrets.enc.yaml", r#"["port"]"#, "6543");
     r.ok(&["commit", "-q", "-am", "their port"]);
     r.ok(&["checkout", "-q", "main"]);
-    r.set("secrets.enc.yaml", r#"["db"]["password"]"#, r#""ours-pw-2""#);
+    r.set(
+        "secrets.enc.yaml",
+        r#"["db"]["password"]"#,
+        r#""ours-pw-2""#,
+    );
     r.ok(&["commit", "-q", "-am", "our password"]);
     let o = r.git(&["merge", "--no-edit", "theirs"]);
     assert!(
@@ -181,7 +185,11 @@ fn branches_changing_different_keys_merge_and_sops_reads_the_result() {
         .current_dir(&r.dir)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let data: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         data,
@@ -217,10 +225,18 @@ fn a_key_added_on_one_branch_merges_with_a_value_change_on_the_other() {
 fn the_same_key_changed_on_both_branches_stops_the_merge_without_plaintext() {
     let Some(r) = set_up() else { return };
     r.ok(&["checkout", "-q", "-b", "theirs"]);
-    r.set("secrets.enc.yaml", r#"["db"]["password"]"#, r#""their-pw-77""#);
+    r.set(
+        "secrets.enc.yaml",
+        r#"["db"]["password"]"#,
+        r#""their-pw-77""#,
+    );
     r.ok(&["commit", "-q", "-am", "their password"]);
     r.ok(&["checkout", "-q", "main"]);
-    r.set("secrets.enc.yaml", r#"["db"]["password"]"#, r#""our-pw-88""#);
+    r.set(
+        "secrets.enc.yaml",
+        r#"["db"]["password"]"#,
+        r#""our-pw-88""#,
+    );
     r.ok(&["commit", "-q", "-am", "our password"]);
     let ours = r.read("secrets.enc.yaml");
     let o = r.git(&["merge", "--no-edit", "theirs"]);
@@ -230,8 +246,14 @@ fn the_same_key_changed_on_both_branches_stops_the_merge_without_plaintext() {
         String::from_utf8_lossy(&o.stderr)
     );
     assert!(!o.status.success(), "the merge should stop: {said}");
-    assert!(said.contains(r#"["db"]["password"]: changed on both sides"#), "{said}");
-    assert!(r.ok(&["status", "--porcelain"]).contains("UU secrets.enc.yaml"));
+    assert!(
+        said.contains(r#"["db"]["password"]: changed on both sides"#),
+        "{said}"
+    );
+    assert!(
+        r.ok(&["status", "--porcelain"])
+            .contains("UU secrets.enc.yaml")
+    );
     // Our encrypted version is left in place, and no plaintext anywhere:
     // not in the repository (work tree and .git), HOME or TMPDIR, nor in
     // what was printed.
@@ -311,7 +333,10 @@ fn check_names_clear_values_and_a_broken_mac() {
     let newer = r.read("secrets.enc.yaml");
     let stale = newer
         .replace(&enc_of(&newer, "mac"), &enc_of(&enc, "mac"))
-        .replace(&enc_of(&newer, "lastmodified"), &enc_of(&enc, "lastmodified"));
+        .replace(
+            &enc_of(&newer, "lastmodified"),
+            &enc_of(&enc, "lastmodified"),
+        );
     fs::write(r.dir.join("stale.enc.yaml"), &stale).unwrap();
 
     let o = r.shroud(&[
@@ -353,7 +378,10 @@ fn diff_keys_only_prints_paths_but_no_values() {
     let o = r.shroud(&["diff", "secrets.enc.yaml", "--rev", "HEAD"]);
     assert_eq!(o.status.code(), Some(1));
     let out = String::from_utf8(o.stdout).unwrap();
-    assert!(out.contains("-  password: base-pw-1\n+  password: new-pw-4\n"), "{out}");
+    assert!(
+        out.contains("-  password: base-pw-1\n+  password: new-pw-4\n"),
+        "{out}"
+    );
     assert!(!out.contains("\x1b["), "no colour when not on a terminal");
     let o = r.shroud(&["diff", "secrets.enc.yaml", "secrets.enc.yaml"]);
     assert_eq!(o.status.code(), Some(0));
@@ -385,11 +413,17 @@ fn setup_is_idempotent_and_keeps_a_foreign_hook() {
     assert!(said.contains("no exact .gitattributes pattern"), "{said}");
     let attrs = r.read(".gitattributes");
     assert!(attrs.starts_with("*.png binary\n"), "{attrs}");
-    assert!(attrs.contains("\n/prod/app.yaml diff=shroud merge=shroud\n"), "{attrs}");
+    assert!(
+        attrs.contains("\n/prod/app.yaml diff=shroud merge=shroud\n"),
+        "{attrs}"
+    );
     let config = fs::read(r.dir.join(".git/config")).unwrap();
     // git sees the attributes and the driver.
     let attr = r.ok(&["check-attr", "diff", "merge", "--", "prod/app.yaml"]);
-    assert_eq!(attr, "prod/app.yaml: diff: shroud\nprod/app.yaml: merge: shroud\n");
+    assert_eq!(
+        attr,
+        "prod/app.yaml: diff: shroud\nprod/app.yaml: merge: shroud\n"
+    );
     assert!(
         r.ok(&["config", "merge.shroud.driver"])
             .ends_with(" git merge-driver %O %A %B %P\n")

@@ -82,8 +82,10 @@ shroud diff --keys-only secrets.yaml --rev origin/main   # no values: safe in CI
     )]
     Diff(super::diff::DiffArgs),
     /// Git integration: setup, textconv, merge-driver, check (see docs/git.md)
-    #[command(after_help = "Examples:\n  shroud git setup --hook\n  shroud git check\n  \
-git diff   # after setup: decrypted diffs of encrypted files")]
+    #[command(
+        after_help = "Examples:\n  shroud git setup --hook\n  shroud git check\n  \
+git diff   # after setup: decrypted diffs of encrypted files"
+    )]
     Git(super::git::GitArgs),
 }
 

@@ -207,9 +207,8 @@ pub fn merge(base: &dyn Document, ours: &dyn Document, theirs: &dyn Document) ->
         if *tc == *tb && tv.len() == tc.len() {
             for ((i, old), new) in cc.iter().zip(tv.iter()) {
                 if *old != new.as_str() {
-                    edits[*i] = Replacement::Decrypted(Decrypted::Comment(Zeroizing::new(
-                        new.clone(),
-                    )));
+                    edits[*i] =
+                        Replacement::Decrypted(Decrypted::Comment(Zeroizing::new(new.clone())));
                 }
             }
         } else {

@@ -127,7 +127,10 @@ mod tests {
     use crate::formats::Format;
 
     fn changes(a: &str, b: &str) -> Vec<KeyChange> {
-        let (da, db) = (Format::Yaml.parse(a).unwrap(), Format::Yaml.parse(b).unwrap());
+        let (da, db) = (
+            Format::Yaml.parse(a).unwrap(),
+            Format::Yaml.parse(b).unwrap(),
+        );
         key_changes(&entries(da.as_ref()), &entries(db.as_ref()))
     }
 

@@ -79,7 +79,7 @@ fn check_one(
         Some(Ok(d)) if d.metadata().is_some() => d,
         Some(Err(e)) if required.is_some() && format != Format::Binary => {
             return vec![format!(
-                "{name}: must be encrypted (.sops.yaml path_regex {:?}) but cannot be read as {}: {e}",
+                "{name}: must be encrypted (.sops.yaml path_regex '{}') but cannot be read as {}: {e}",
                 required.unwrap_or_default(),
                 format.name()
             )];
@@ -87,7 +87,7 @@ fn check_one(
         _ => {
             return match required {
                 Some(re) => vec![format!(
-                    "{name}: not encrypted, but .sops.yaml (path_regex {re:?}) says it must be; \
+                    "{name}: not encrypted, but .sops.yaml (path_regex '{re}') says it must be; \
                      encrypt it with `shroud encrypt -i {name}`"
                 )],
                 None => vec![],
@@ -152,7 +152,13 @@ fn check_one(
 fn staged(top: &Path) -> Result<Vec<Candidate>> {
     let list = git(
         Some(top),
-        &["diff", "--cached", "--name-only", "-z", "--diff-filter=ACMR"],
+        &[
+            "diff",
+            "--cached",
+            "--name-only",
+            "-z",
+            "--diff-filter=ACMR",
+        ],
     )?;
     let mut out = Vec::new();
     for p in list.split(|&b| b == 0).filter(|p| !p.is_empty()) {

@@ -147,8 +147,20 @@ pub fn run(args: MergeDriverArgs) -> Result<i32> {
     }
     let mut stash = IvStash::default();
     let base = open(&args.base, "the common ancestor", format, &identities, None);
-    let ours = open(&args.ours, "our side", format, &identities, Some(&mut stash));
-    let theirs = open(&args.theirs, "their side", format, &identities, Some(&mut stash));
+    let ours = open(
+        &args.ours,
+        "our side",
+        format,
+        &identities,
+        Some(&mut stash),
+    );
+    let theirs = open(
+        &args.theirs,
+        "their side",
+        format,
+        &identities,
+        Some(&mut stash),
+    );
     let (base, ours, theirs) = match (base, ours, theirs) {
         (Ok(b), Ok(o), Ok(t)) => (b, o, t),
         (b, o, t) => {
@@ -160,13 +172,14 @@ pub fn run(args: MergeDriverArgs) -> Result<i32> {
             return refuse(&name, &lines);
         }
     };
-    if base.key.as_bytes() != ours.key.as_bytes() || ours.key.as_bytes() != theirs.key.as_bytes()
-    {
+    if base.key.as_bytes() != ours.key.as_bytes() || ours.key.as_bytes() != theirs.key.as_bytes() {
         return refuse(
             &name,
-            &["the versions are encrypted with different data keys (one side was rotated); \
+            &[
+                "the versions are encrypted with different data keys (one side was rotated); \
                shroud merges only versions that share one data key"
-                .into()],
+                    .into(),
+            ],
         );
     }
     if ours.meta.rule.field() != theirs.meta.rule.field()

@@ -27,8 +27,10 @@ pub struct GitArgs {
 #[derive(Subcommand, Debug)]
 pub enum GitCommand {
     /// Write .gitattributes and git config so git diffs and merges encrypted files
-    #[command(after_help = "Examples:\n  shroud git setup\n  shroud git setup --hook\n  \
-shroud --config deploy/.sops.yaml git setup")]
+    #[command(
+        after_help = "Examples:\n  shroud git setup\n  shroud git setup --hook\n  \
+shroud --config deploy/.sops.yaml git setup"
+    )]
     Setup(SetupArgs),
     /// Print a file decrypted, for git's diff.<driver>.textconv (never fails)
     #[command(after_help = "Examples:\n  shroud git textconv secrets.yaml\n  \
@@ -40,8 +42,10 @@ git config merge.shroud.driver 'shroud git merge-driver %O %A %B %P'\n  \
 shroud git merge-driver base.yaml ours.yaml theirs.yaml secrets.yaml")]
     MergeDriver(MergeDriverArgs),
     /// Fail if a staged (or given) file is not encrypted as .sops.yaml and its metadata say
-    #[command(after_help = "Examples:\n  shroud git check\n  shroud git check secrets/*.yaml\n  \
-shroud git setup --hook   # run it before every commit")]
+    #[command(
+        after_help = "Examples:\n  shroud git check\n  shroud git check secrets/*.yaml\n  \
+shroud git setup --hook   # run it before every commit"
+    )]
     Check(CheckArgs),
 }
 
@@ -118,7 +122,10 @@ pub fn git_line(dir: Option<&Path>, args: &[&str]) -> Result<String> {
 
 /// The top folder of the repository around `dir`.
 pub fn toplevel(dir: Option<&Path>) -> Result<PathBuf> {
-    Ok(PathBuf::from(git_line(dir, &["rev-parse", "--show-toplevel"])?))
+    Ok(PathBuf::from(git_line(
+        dir,
+        &["rev-parse", "--show-toplevel"],
+    )?))
 }
 
 /// The content of a file as git holds it at `rev` (`""` for the index),
@@ -155,13 +162,9 @@ pub fn open_bytes(name: &str, bytes: &[u8], input_type: Option<&str>) -> Result<
         }
         let meta = engine::metadata(doc.as_ref()).with_context(|| name.to_string())?;
         let key = keyring::data_key(&meta).with_context(|| name.to_string())?;
-        let (data, warnings) = shroud::formats::binary::decrypt(
-            doc.as_ref(),
-            &meta,
-            &key,
-            DecryptOptions::default(),
-        )
-        .with_context(|| name.to_string())?;
+        let (data, warnings) =
+            shroud::formats::binary::decrypt(doc.as_ref(), &meta, &key, DecryptOptions::default())
+                .with_context(|| name.to_string())?;
         for w in warnings {
             warn(&format!("{name}: {w}"));
         }

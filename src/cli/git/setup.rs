@@ -15,8 +15,7 @@ use shroud::config::{self, Config};
 use shroud::error::exit;
 use shroud::git::glob::{literal_pattern, regex_to_glob};
 
-const BEGIN: &str =
-    "# >>> shroud git setup: files .sops.yaml encrypts (run `shroud git setup` again after changing it)";
+const BEGIN: &str = "# >>> shroud git setup: files .sops.yaml encrypts (run `shroud git setup` again after changing it)";
 const END: &str = "# <<< shroud git setup";
 const ATTRS: &str = "diff=shroud merge=shroud";
 /// Marks a hook as shroud's own, so setup may rewrite it.
@@ -67,13 +66,13 @@ fn patterns(cfg: &Config, dir: &Path) -> Result<(Vec<String>, Vec<String>)> {
         match &rule.path_regex {
             Some(re) => match regex_to_glob(re.as_str()) {
                 Some(g) => {
-                    said.push(format!("path_regex {:?} -> {g}", re.as_str()));
+                    said.push(format!("path_regex '{}' -> {g}", re.as_str()));
                     add(g, &mut pats);
                 }
                 None => {
                     let files = tracked(dir, |p| re.is_match(p))?;
                     said.push(format!(
-                        "path_regex {:?} has no exact .gitattributes pattern: listed the {} tracked file(s) it matches (run setup again after adding files)",
+                        "path_regex '{}' has no exact .gitattributes pattern: listed the {} tracked file(s) it matches (run setup again after adding files)",
                         re.as_str(),
                         files.len()
                     ));
@@ -198,15 +197,19 @@ pub fn run(args: SetupArgs, explicit: Option<&Path>) -> Result<i32> {
 
     // .gitattributes beside .sops.yaml: both match paths relative to it.
     let attrs = dir.join(".gitattributes");
+    let shown = attrs
+        .strip_prefix(&cwd)
+        .unwrap_or(&attrs)
+        .display()
+        .to_string();
     let old = fs::read_to_string(&attrs).unwrap_or_default();
     let new = with_block(&old, &pats);
     if new == old {
-        println!("{}: unchanged", attrs.display());
+        println!("{shown}: unchanged");
     } else {
         write_public(&attrs, &new)?;
         println!(
-            "{}: wrote {} pattern(s) marked diff=shroud merge=shroud",
-            attrs.display(),
+            "{shown}: wrote {} pattern(s) marked diff=shroud merge=shroud",
             pats.len()
         );
     }

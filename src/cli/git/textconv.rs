@@ -52,8 +52,12 @@ pub fn run(args: TextconvArgs) -> Result<i32> {
     let result = if format == Format::Binary {
         shroud::formats::binary::decrypt(doc.as_ref(), &meta, &key, options)
     } else {
-        engine::decrypt(doc.as_ref(), &meta, &key, options)
-            .map(|o| (zeroize::Zeroizing::new(o.text.as_bytes().to_vec()), o.warnings))
+        engine::decrypt(doc.as_ref(), &meta, &key, options).map(|o| {
+            (
+                zeroize::Zeroizing::new(o.text.as_bytes().to_vec()),
+                o.warnings,
+            )
+        })
     };
     match result {
         Ok((plain, warnings)) => {
