@@ -157,6 +157,7 @@ fn branches_changing_different_keys_merge_and_sops_reads_the_result() {
     r.ok(&["checkout", "-q", "-b", "theirs"]);
     r.set("secrets.enc.yaml", r#"["port"]"#, "6543");
     r.ok(&["commit", "-q", "-am", "their port"]);
+    let theirs = r.read("secrets.enc.yaml");
     r.ok(&["checkout", "-q", "main"]);
     r.set(
         "secrets.enc.yaml",
@@ -178,6 +179,8 @@ fn branches_changing_different_keys_merge_and_sops_reads_the_result() {
     // The untouched value kept its ciphertext.
     assert_eq!(enc_of(&merged, "user"), enc_of(&base, "user"));
     assert_ne!(enc_of(&merged, "password"), enc_of(&base, "password"));
+    // Their change came over with its ciphertext: git shows no new line.
+    assert_eq!(enc_of(&merged, "port"), enc_of(&theirs, "port"));
 
     let out = common::isolated(&sops, &r.home)
         .env("SOPS_AGE_KEY_FILE", identity_file("alice"))
@@ -442,4 +445,101 @@ fn setup_is_idempotent_and_keeps_a_foreign_hook() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("was not written by shroud"));
     assert_eq!(fs::read_to_string(&hook).unwrap(), "#!/bin/sh\nmake lint\n");
+}
+
+/// The driver as git calls it, on every structured format: each side
+/// changed a different key; the result holds both changes, keeps their
+/// ciphertext for their change, and passes the MAC.
+#[test]
+fn the_driver_merges_every_structured_format() {
+    let Some(r) = Repo::new() else { return };
+    let key = format!("--age={}", recipient("alice"));
+    for (name, plain, ours_path, theirs_path, expected) in [
+        (
+            "s.json",
+            "{\n  \"a\": \"1\",\n  \"b\": {\"c\": \"2\"}\n}\n",
+            r#"["a"]"#,
+            r#"["b"]["c"]"#,
+            "{\n  \"a\": \"ours\",\n  \"b\": {\"c\": \"theirs\"}\n}\n",
+        ),
+        (
+            "s.toml",
+            "a = \"1\"\n\n[b]\nc = \"2\"\n",
+            r#"["a"]"#,
+            r#"["b"]["c"]"#,
+            "a = \"ours\"\n\n[b]\nc = \"theirs\"\n",
+        ),
+        (
+            "s.env",
+            "A=1\nC=2\n",
+            r#"["A"]"#,
+            r#"["C"]"#,
+            "A=ours\nC=theirs\n",
+        ),
+        (
+            "s.ini",
+            "[s]\na = 1\nc = 2\n",
+            r#"["s"]["a"]"#,
+            r#"["s"]["c"]"#,
+            "[s]\na = ours\nc = theirs\n",
+        ),
+    ] {
+        let base = r.dir.join(format!("base.{name}"));
+        fs::write(&base, plain).unwrap();
+        let b = base.to_str().unwrap();
+        r.shroud_ok(&["encrypt", &key, "-i", b]);
+        let (ours, theirs) = (
+            r.dir.join(format!("ours.{name}")),
+            r.dir.join(format!("theirs.{name}")),
+        );
+        let (o, t) = (ours.to_str().unwrap(), theirs.to_str().unwrap());
+        fs::copy(&base, &ours).unwrap();
+        fs::copy(&base, &theirs).unwrap();
+        r.set(o, ours_path, r#""ours""#);
+        r.set(t, theirs_path, r#""theirs""#);
+        let encs = |text: &str| -> Vec<String> {
+            text.split("ENC[")
+                .skip(1)
+                .map(|s| format!("ENC[{}]", s.split(']').next().unwrap()))
+                .collect()
+        };
+        let base_encs = encs(&fs::read_to_string(&base).unwrap());
+        let their_new: Vec<String> = encs(&fs::read_to_string(&theirs).unwrap())
+            .into_iter()
+            .filter(|e| !base_encs.contains(e))
+            .collect();
+        r.shroud_ok(&["git", "merge-driver", b, o, t, name]);
+        assert_eq!(r.shroud_ok(&["decrypt", o]), expected, "{name}");
+        // Their changed value came over with its very ciphertext (their
+        // other new ciphertext is their MAC, which is replaced).
+        let merged = fs::read_to_string(&ours).unwrap();
+        let kept = their_new.iter().filter(|e| merged.contains(*e)).count();
+        assert_eq!(kept, 1, "{name}: {their_new:?}\n{merged}");
+
+        // Both sides adding keys is refused, naming the paths (shown on
+        // dotenv, where appending a line adds a key).
+        if name == "s.env" {
+            fs::copy(&base, &ours).unwrap();
+            fs::copy(&base, &theirs).unwrap();
+            let add = |file: &str, line: &str| {
+                let mut cmd = common::shroud(&r.home);
+                r.env(&mut cmd, true);
+                let o = cmd
+                    .env("EDITOR", format!("sed -i -e '$a {line}'"))
+                    .args(["edit", file])
+                    .output()
+                    .unwrap();
+                assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            };
+            add(o, "X=1");
+            add(t, "Y=2");
+            let before = fs::read(&ours).unwrap();
+            let out = r.shroud(&["git", "merge-driver", b, o, t, name]);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{err}");
+            assert!(err.contains(r#"["X"]: added on our side"#), "{err}");
+            assert!(err.contains(r#"["Y"]: added on their side"#), "{err}");
+            assert_eq!(fs::read(&ours).unwrap(), before, "ours was changed");
+        }
+    }
 }
