@@ -176,3 +176,19 @@ pub fn run(args: DiffArgs) -> Result<i32> {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::paint;
+
+    #[test]
+    fn colour_marks_whole_lines_and_keeps_the_text() {
+        let text = "--- a\n+++ b\n@@ -1 +1 @@\n ctx\n-old\n+new";
+        let painted = paint(text);
+        assert_eq!(
+            painted,
+            "\x1b[1m--- a\x1b[0m\n\x1b[1m+++ b\x1b[0m\n\x1b[36m@@ -1 +1 @@\x1b[0m\n ctx\n\
+             \x1b[31m-old\x1b[0m\n\x1b[32m+new\x1b[0m"
+        );
+    }
+}
