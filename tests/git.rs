@@ -543,3 +543,32 @@ fn the_driver_merges_every_structured_format() {
         }
     }
 }
+
+/// Ours and theirs both hold the ciphertext of an unchanged value; after
+/// the merge a second equal value in the same list must not reuse its IV.
+#[test]
+fn equal_values_in_a_merged_list_do_not_share_a_ciphertext() {
+    let Some(r) = Repo::new() else { return };
+    let base = r.dir.join("base.yaml");
+    fs::write(&base, "x: 1\nl:\n  - same\n  - other\n").unwrap();
+    let b = base.to_str().unwrap();
+    r.shroud_ok(&["encrypt", &format!("--age={}", recipient("alice")), "-i", b]);
+    let (ours, theirs) = (r.dir.join("ours.yaml"), r.dir.join("theirs.yaml"));
+    fs::copy(&base, &ours).unwrap();
+    fs::copy(&base, &theirs).unwrap();
+    let (o, t) = (ours.to_str().unwrap(), theirs.to_str().unwrap());
+    r.set(o, r#"["x"]"#, "2");
+    r.set(t, r#"["l"][1]"#, r#""same""#);
+    r.shroud_ok(&["git", "merge-driver", b, o, t, "s.yaml"]);
+    assert_eq!(
+        r.shroud_ok(&["decrypt", o]),
+        "x: 2\nl:\n  - same\n  - same\n"
+    );
+    let merged = fs::read_to_string(&ours).unwrap();
+    let items: Vec<&str> = merged
+        .lines()
+        .filter(|l| l.trim_start().starts_with("- ENC["))
+        .collect();
+    assert_eq!(items.len(), 2, "{merged}");
+    assert_ne!(items[0], items[1], "two list items share an IV:\n{merged}");
+}
