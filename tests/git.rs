@@ -572,3 +572,33 @@ fn equal_values_in_a_merged_list_do_not_share_a_ciphertext() {
     assert_eq!(items.len(), 2, "{merged}");
     assert_ne!(items[0], items[1], "two list items share an IV:\n{merged}");
 }
+
+/// A file the attributes match but nobody encrypted is merged by git's own
+/// line merge, as it would be without the driver.
+#[test]
+fn plain_files_fall_back_to_git_merge_file() {
+    let Some(r) = Repo::new() else { return };
+    let (b, o, t) = (
+        r.dir.join("b.yaml"),
+        r.dir.join("o.yaml"),
+        r.dir.join("t.yaml"),
+    );
+    fs::write(&b, "a: 1\nm: x\nz: 1\n").unwrap();
+    fs::write(&o, "a: 2\nm: x\nz: 1\n").unwrap();
+    fs::write(&t, "a: 1\nm: x\nz: 2\n").unwrap();
+    let args = [&b, &o, &t].map(|p| p.to_str().unwrap().to_string());
+    let o_out = r.shroud(&[
+        "git",
+        "merge-driver",
+        &args[0],
+        &args[1],
+        &args[2],
+        "p.yaml",
+    ]);
+    assert!(
+        o_out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&o_out.stderr)
+    );
+    assert_eq!(r.read("o.yaml"), "a: 2\nm: x\nz: 2\n");
+}
