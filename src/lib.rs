@@ -19,6 +19,7 @@ pub mod engine;
 pub mod error;
 pub mod exec;
 pub mod formats;
+pub mod git;
 pub mod keys;
 pub mod metadata;
 pub mod rules;
