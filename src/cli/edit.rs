@@ -199,7 +199,9 @@ fn edit_loop(
             }
         }
         if hash(tmp)? == before {
-            eprintln!("shroud: {name}: the file has not changed; nothing written");
+            super::ui::note(&format!(
+                "{name}: the file has not changed; nothing written"
+            ));
             return Ok(exit::FILE_HAS_NOT_BEEN_MODIFIED);
         }
         let edited =

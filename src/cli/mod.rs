@@ -2,6 +2,7 @@
 
 mod args;
 mod decrypt;
+mod docgen;
 mod edit;
 mod encrypt;
 mod exec;
@@ -12,6 +13,7 @@ mod keyring;
 mod keys_cmd;
 mod reopen;
 mod set;
+pub mod ui;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -63,12 +65,13 @@ fn exit_code(err: &anyhow::Error) -> i32 {
     exit::GENERIC
 }
 
-pub fn warn(message: &str) {
-    eprintln!("shroud: warning: {message}");
-}
+/// Kept for the command modules (and other branches) that import
+/// `super::warn`; see `ui` for the conventions.
+pub use ui::warn;
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    ui::init(cli.quiet, cli.verbose);
     let result = match cli.command {
         Command::Encrypt(a) => encrypt::run(a, cli.config.as_deref()).map(|()| 0),
         Command::Decrypt(a) => decrypt::run(a).map(|()| 0),
@@ -80,12 +83,14 @@ pub fn main() -> ExitCode {
         Command::Updatekeys(a) => keys_cmd::run_updatekeys(a, cli.config.as_deref()),
         Command::Filestatus(a) => keys_cmd::run_filestatus(a),
         Command::Keygen(a) => keygen::run(a).map(|()| 0),
+        Command::Completions(a) => docgen::completions(a).map(|()| 0),
+        Command::Man(a) => docgen::man(a).map(|()| 0),
     };
     match result {
         // A child's exit code passes through (exec-env, exec-file).
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(err) => {
-            eprintln!("shroud: error: {err:#}");
+            ui::error(&format!("{err:#}"));
             ExitCode::from(u8::try_from(exit_code(&err)).unwrap_or(1))
         }
     }
