@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand};
     about = "Encrypt the values of YAML, JSON, TOML, dotenv and INI files (and whole binary files) \
 in the SOPS format, keeping every other byte",
     long_about = "shroud encrypts only the values of structured config files (YAML, JSON, TOML, \
-dotenv, INI; other files are encrypted whole), so keys, comments and layout stay readable in \
+dotenv, INI; any other file is encrypted whole, as binary), so keys, comments and layout stay readable in \
 review. Files are SOPS 3.x files with age keys: the real sops decrypts what shroud writes, and \
 shroud decrypts every age-keyed sops file.",
     after_help = "Examples:\n  shroud encrypt -i secrets.yaml\n  shroud edit secrets.yaml\n  \

@@ -68,7 +68,8 @@ fn editor() -> Result<Vec<String>> {
     }
     Err(Fail::new(
         exit::NO_EDITOR_FOUND,
-        "no editor found: set SOPS_EDITOR or EDITOR",
+        "no editor found: set SOPS_EDITOR or EDITOR to an editor on your PATH (e.g. EDITOR=nano); \
+         nothing was changed",
     )
     .into())
 }
@@ -193,7 +194,11 @@ fn edit_loop(
             Err(e) => {
                 return Err(Fail::new(
                     exit::NO_EDITOR_FOUND,
-                    format!("could not run the editor {:?}: {e}", editor[0]),
+                    format!(
+                        "could not run the editor {:?}: {e}; set SOPS_EDITOR or EDITOR to an \
+                         editor on your PATH (e.g. EDITOR=nano); nothing was changed",
+                        editor[0]
+                    ),
                 )
                 .into());
             }

@@ -174,7 +174,7 @@ pub fn decrypted<T>(
     }
     let input = io::read_input(Some(path))?;
     let text = as_text(&input, &name)?;
-    let doc = format.parse(text).with_context(|| name.clone())?;
+    let doc = parse_encrypted(format, text, &name)?;
     let meta = shroud::engine::metadata(doc.as_ref()).with_context(|| name.clone())?;
     let key = keyring::data_key(&meta).with_context(|| name.clone())?;
     let options = shroud::engine::DecryptOptions { ignore_mac };
@@ -184,6 +184,19 @@ pub fn decrypted<T>(
         warn(&format!("{name}: {w}"));
     }
     f(format, doc.as_ref(), &edits).with_context(|| name.clone())
+}
+
+/// Parse a file that should already be encrypted. sops exits 1 when it
+/// cannot parse such a file (2 is for plaintext input to `encrypt`), so
+/// scripts checking for 2 only see it for plaintext.
+pub fn parse_encrypted<'a>(
+    format: Format,
+    text: &'a str,
+    name: &str,
+) -> anyhow::Result<Box<dyn shroud::document::Document + 'a>> {
+    format
+        .parse(text)
+        .map_err(|e| Fail::new(exit::GENERIC, format!("{name}: {e}")).into())
 }
 
 /// Where the result goes.
