@@ -64,7 +64,7 @@ SOPS_AGE_KEY_FILE=key.txt shroud decrypt -i secrets.json")]
     #[command(after_help = "Examples:\n  shroud edit secrets.yaml\n  \
 EDITOR='code --wait' shroud edit config.json\n  shroud edit --age age1... new-secrets.env")]
     Edit(EditArgs),
-    /// Change one existing value in place, e.g. shroud set f.yaml '["db"]["password"]' '"x"'
+    /// Change one existing value in place (the value is JSON: '"text"', 42, true)
     #[command(
         after_help = "Examples:\n  shroud set secrets.yaml '[\"db\"][\"port\"]' 5433\n  \
 shroud set secrets.yaml '[\"db\"][\"password\"]' --value-stdin < pw.json\n  \
