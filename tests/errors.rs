@@ -629,3 +629,25 @@ fn verbose_names_sources_rules_and_the_opening_recipient_but_no_secret() {
     // Not a terminal: no colour codes.
     assert!(!err.contains('\x1b'), "{err:?}");
 }
+
+#[test]
+fn colour_only_when_forced_and_never_with_no_color() {
+    // Test output is a pipe, so colour needs CLICOLOR_FORCE; NO_COLOR wins.
+    let w = world();
+    let shroud = Path::new(env!("CARGO_BIN_EXE_shroud"));
+    let go = |vars: &[(&str, &str)]| {
+        let mut cmd = isolated(shroud, &w.home);
+        cmd.current_dir(&w.work)
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE")
+            .args(["decrypt", "plain.yaml"]);
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        String::from_utf8(cmd.output().unwrap().stderr).unwrap()
+    };
+    assert!(!go(&[]).contains('\x1b'));
+    let forced = go(&[("CLICOLOR_FORCE", "1")]);
+    assert!(forced.contains("\x1b[1;31merror\x1b[0m"), "{forced:?}");
+    assert!(!go(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]).contains('\x1b'));
+}

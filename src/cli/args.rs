@@ -363,22 +363,22 @@ pub struct SetArgs {
     /// The new value as JSON: '"text"', 42, true
     pub value: Option<String>,
     /// Read the JSON value from this file (keeps it out of argv and history)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Input/Output")]
     pub value_file: Option<String>,
     /// Read the JSON value from standard input
-    #[arg(long)]
+    #[arg(long, help_heading = "Input/Output")]
     pub value_stdin: bool,
     /// Store a fresh random secret from the OS random source instead
-    #[arg(long)]
+    #[arg(long, help_heading = "Generated secrets")]
     pub generate: bool,
     /// Length of a generated secret
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, help_heading = "Generated secrets")]
     pub length: usize,
     /// Characters of a generated secret: alnum, hex, base64url, ascii
-    #[arg(long, default_value = "alnum")]
+    #[arg(long, default_value = "alnum", help_heading = "Generated secrets")]
     pub charset: String,
     /// Print the generated secret once, to the terminal only
-    #[arg(long)]
+    #[arg(long, help_heading = "Generated secrets")]
     pub show_once: bool,
     /// Do nothing (and succeed) when the value is already set
     #[arg(long)]

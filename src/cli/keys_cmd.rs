@@ -210,6 +210,15 @@ pub fn run_updatekeys(args: UpdatekeysArgs, config_flag: Option<&Path>) -> Resul
             let meta = engine::metadata(doc.as_ref()).with_context(|| name.clone())?;
             let target = std::path::absolute(file).unwrap_or_else(|_| file.clone());
             let rule = config.rule_for(&target)?;
+            super::ui::verbose(&format!(
+                "{name}: creation rule {} of {} applies",
+                config
+                    .creation_rules
+                    .iter()
+                    .position(|r| std::ptr::eq(r, rule))
+                    .map_or(0, |i| i + 1),
+                config_path.display()
+            ));
             let old = age_groups(&meta, &name)?;
             let new = rule.key_groups.clone();
             let threshold = rule.shamir_threshold.or(meta.shamir_threshold);
