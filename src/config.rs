@@ -234,7 +234,20 @@ impl Config {
                 if self.creation_rules.is_empty() {
                     config_err(&self.path, "the file has no creation_rules, and no keys were given on the command line")
                 } else {
-                    config_err(&self.path, format!("no creation rule matches {rel:?} (and no --age was given)"))
+                    let regexes: Vec<String> = self
+                        .creation_rules
+                        .iter()
+                        .filter_map(|r| r.path_regex.as_ref().map(|re| format!("{:?}", re.as_str())))
+                        .collect();
+                    config_err(
+                        &self.path,
+                        format!(
+                            "no creation rule matches {rel:?} (paths are matched relative to the \
+                             folder of .sops.yaml; the rules' path_regex: {}); add a rule for it, \
+                             or pass --age",
+                            regexes.join(", ")
+                        ),
+                    )
                 }
             })
     }

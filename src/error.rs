@@ -120,7 +120,9 @@ pub enum Error {
     )]
     AlreadyEncrypted,
 
-    #[error("sops metadata not found: the file is not encrypted")]
+    #[error(
+        "sops metadata not found: the file is not encrypted (to encrypt it: shroud encrypt -i FILE)"
+    )]
     NotEncrypted,
 
     #[error("invalid sops metadata: {0}")]
@@ -141,7 +143,11 @@ pub enum Error {
     #[error("no recipients to encrypt to: {0}")]
     NoRecipients(String),
 
-    #[error("invalid recipient {recipient:?}: {reason}")]
+    #[error(
+        "invalid recipient {recipient:?}: {reason} (an age recipient is age1 followed by 58 \
+         characters, as `shroud keygen` or `age-keygen -y` print it; SSH keys are given as \
+         the whole `ssh-ed25519 AAAA...` line)"
+    )]
     BadRecipient { recipient: String, reason: String },
 
     #[error("invalid identity in {source_name}: {reason}")]

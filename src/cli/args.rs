@@ -9,17 +9,41 @@ use clap::{Args, Parser, Subcommand};
 #[command(
     name = "shroud",
     version,
-    about = "Encrypt the values of YAML and JSON files in the SOPS format, keeping every other byte",
-    long_about = "shroud encrypts only the values of structured config files, so keys, comments and \
-layout stay readable in review. Files are SOPS 3.x files: the real sops decrypts what shroud \
-writes, and shroud decrypts every age-keyed sops file.",
-    after_help = "Examples:\n  shroud encrypt -i secrets.yaml\n  shroud decrypt secrets.yaml\n  \
-shroud decrypt --extract '[\"db\"][\"password\"]' secrets.yaml\n  SOPS_AGE_KEY=\"$KEY\" shroud decrypt secrets.json"
+    about = "Encrypt the values of YAML, JSON, TOML, dotenv and INI files (and whole binary files) \
+in the SOPS format, keeping every other byte",
+    long_about = "shroud encrypts only the values of structured config files (YAML, JSON, TOML, \
+dotenv, INI; any other file is encrypted whole, as binary), so keys, comments and layout stay readable in \
+review. Files are SOPS 3.x files with age keys: the real sops decrypts what shroud writes, and \
+shroud decrypts every age-keyed sops file.",
+    after_help = "Examples:\n  shroud encrypt -i secrets.yaml\n  shroud edit secrets.yaml\n  \
+shroud decrypt --extract '[\"db\"][\"password\"]' secrets.yaml\n\n\
+Keys: recipients come from --age, SOPS_AGE_RECIPIENTS or .sops.yaml; identities from \
+SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY_CMD, SOPS_AGE_SSH_PRIVATE_KEY_FILE, \
+$XDG_CONFIG_HOME/sops/age/keys.txt and ~/.ssh/id_ed25519, ~/.ssh/id_rsa.\n\
+Docs: docs/getting-started.md, docs/cli.md (`shroud man` prints the man page)."
 )]
 pub struct Cli {
-    /// The .sops.yaml to use instead of searching from the current directory up
-    #[arg(long, global = true, env = "SOPS_CONFIG", value_name = "PATH")]
+    /// Path to sops' config file (.sops.yaml); if set, it is not searched for upwards
+    #[arg(
+        long,
+        global = true,
+        env = "SOPS_CONFIG",
+        value_name = "PATH",
+        help_heading = "Global options"
+    )]
     pub config: Option<PathBuf>,
+    /// Print only errors: no warnings or notes
+    #[arg(
+        short = 'q',
+        long,
+        global = true,
+        conflicts_with = "verbose",
+        help_heading = "Global options"
+    )]
+    pub quiet: bool,
+    /// Say which key sources, identities and creation rules were used (never secrets)
+    #[arg(short = 'v', long, global = true, help_heading = "Global options")]
+    pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -40,7 +64,7 @@ SOPS_AGE_KEY_FILE=key.txt shroud decrypt -i secrets.json")]
     #[command(after_help = "Examples:\n  shroud edit secrets.yaml\n  \
 EDITOR='code --wait' shroud edit config.json\n  shroud edit --age age1... new-secrets.env")]
     Edit(EditArgs),
-    /// Change one existing value in place, e.g. shroud set f.yaml '["db"]["password"]' '"x"'
+    /// Change one existing value in place (the value is JSON: '"text"', 42, true)
     #[command(
         after_help = "Examples:\n  shroud set secrets.yaml '[\"db\"][\"port\"]' 5433\n  \
 shroud set secrets.yaml '[\"db\"][\"password\"]' --value-stdin < pw.json\n  \
@@ -70,6 +94,8 @@ shroud exec-file --no-fifo --filename app.json secrets.json 'app --config {}'"
     )]
     Updatekeys(UpdatekeysArgs),
     /// Print {"encrypted":true} or {"encrypted":false} for a file
+    #[command(after_help = "Examples:\n  shroud filestatus secrets.yaml\n  \
+shroud filestatus config.json | grep -q '\"encrypted\":true' || echo 'not encrypted!'")]
     Filestatus(FilestatusArgs),
     /// Make a new age identity (prints it, or writes the default key file)
     #[command(after_help = "Examples:\n  shroud keygen > key.txt\n  shroud keygen --default")]
@@ -87,26 +113,53 @@ shroud diff --keys-only secrets.yaml --rev origin/main   # no values: safe in CI
 git diff   # after setup: decrypted diffs of encrypted files"
     )]
     Git(super::git::GitArgs),
+    /// Print a shell completion script (bash, zsh or fish)
+    #[command(
+        after_help = "Examples:\n  shroud completions bash > ~/.local/share/bash-completion/completions/shroud\n  \
+shroud completions zsh > ~/.zfunc/_shroud\n  \
+shroud completions fish > ~/.config/fish/completions/shroud.fish"
+    )]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one page per subcommand with --dir
+    #[command(
+        after_help = "Examples:\n  shroud man | man -l -\n  shroud man --dir /usr/local/share/man/man1"
+    )]
+    Man(ManArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// Write shroud.1 and shroud-SUBCOMMAND.1 into this folder instead of printing shroud.1
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
 pub struct IoArgs {
     /// The file to read; `-` or nothing reads standard input
     pub file: Option<PathBuf>,
-    /// Write the result back to the file (atomically)
-    #[arg(short = 'i', long = "in-place")]
+    /// Write output back to the same file instead of stdout (atomically)
+    #[arg(short = 'i', long = "in-place", help_heading = "Input/Output")]
     pub in_place: bool,
-    /// Write the result to this file instead of standard output
-    #[arg(long, value_name = "FILE")]
+    /// Save the output to the file specified instead of stdout
+    #[arg(long, value_name = "FILE", help_heading = "Input/Output")]
     pub output: Option<PathBuf>,
-    /// The input format: yaml or json (default: from the file name)
-    #[arg(long, value_name = "TYPE")]
+    /// One of yaml, json, toml, dotenv, ini, binary; if not set, from the file's extension
+    #[arg(long, value_name = "TYPE", help_heading = "Input/Output")]
     pub input_type: Option<String>,
-    /// The output format (default: the input format)
-    #[arg(long, value_name = "TYPE")]
+    /// One of yaml, json, toml, dotenv, ini, binary; if not set, the input type
+    #[arg(long, value_name = "TYPE", help_heading = "Input/Output")]
     pub output_type: Option<String>,
-    /// Treat standard input as if it came from this file name
-    #[arg(long, value_name = "NAME")]
+    /// Use this filename instead of the provided argument for .sops.yaml rules and the input
+    /// type; needed when reading stdin
+    #[arg(long, value_name = "NAME", help_heading = "Input/Output")]
     pub filename_override: Option<PathBuf>,
 }
 
@@ -121,12 +174,13 @@ impl IoArgs {
 pub struct EncryptArgs {
     #[command(flatten)]
     pub io: IoArgs,
-    /// Comma-separated age recipients (age1..., ssh-ed25519 ..., ssh-rsa ...)
+    /// Comma separated list of age recipients (age1..., ssh-ed25519 ..., ssh-rsa ...)
     #[arg(
         short = 'a',
         long = "age",
         env = "SOPS_AGE_RECIPIENTS",
-        value_name = "RECIPIENTS"
+        value_name = "RECIPIENTS",
+        help_heading = "Keys"
     )]
     pub age: Option<String>,
     /// Keys ending with this suffix stay in clear text (default _unencrypted)
@@ -171,11 +225,11 @@ pub struct EncryptArgs {
         help_heading = "Encryption rules (choose one)"
     )]
     pub encrypted_comment_regex: Option<String>,
-    /// Compute the MAC over encrypted values only
+    /// Compute MAC only over values which end up encrypted
     #[arg(long, help_heading = "Encryption rules (choose one)")]
     pub mac_only_encrypted: bool,
-    /// Number of key groups needed to decrypt (with several key groups)
-    #[arg(long, value_name = "N")]
+    /// The number of key groups required to retrieve the data key with shamir
+    #[arg(long, value_name = "N", help_heading = "Keys")]
     pub shamir_secret_sharing_threshold: Option<usize>,
 }
 
@@ -183,14 +237,14 @@ pub struct EncryptArgs {
 pub struct DecryptArgs {
     #[command(flatten)]
     pub io: IoArgs,
-    /// Print only the value at this path, e.g. '["db"]["password"]'
-    #[arg(long, value_name = "PATH")]
+    /// Extract a specific key or branch from the input document, e.g. '["db"]["password"]'
+    #[arg(long, value_name = "PATH", help_heading = "Input/Output")]
     pub extract: Option<String>,
-    /// Decrypt even if the MAC does not match (the file may have been altered)
+    /// Ignore Message Authentication Code during decryption (the file may have been altered)
     #[arg(long)]
     pub ignore_mac: bool,
     /// Print a CI log mask line for every decrypted value first (github: ::add-mask::)
-    #[arg(long, value_name = "CI", value_parser = ["github"])]
+    #[arg(long, value_name = "CI", value_parser = ["github"], help_heading = "Input/Output")]
     pub mask: Option<String>,
 }
 
@@ -256,14 +310,14 @@ pub struct RotateArgs {
     /// The encrypted files
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// Write each file back in place (atomically)
-    #[arg(short = 'i', long = "in-place")]
+    /// Write output back to the same file instead of stdout (atomically)
+    #[arg(short = 'i', long = "in-place", help_heading = "Input/Output")]
     pub in_place: bool,
-    /// Also encrypt to these age recipients (comma-separated; repeatable)
-    #[arg(long, value_name = "RECIPIENTS")]
+    /// Add the provided comma-separated list of age recipients (repeatable)
+    #[arg(long, value_name = "RECIPIENTS", help_heading = "Keys")]
     pub add_age: Vec<String>,
-    /// Stop encrypting to these age recipients (comma-separated; repeatable)
-    #[arg(long, value_name = "RECIPIENTS")]
+    /// Remove the provided comma-separated list of age recipients (repeatable)
+    #[arg(long, value_name = "RECIPIENTS", help_heading = "Keys")]
     pub rm_age: Vec<String>,
     /// The input format (default: from the file name)
     #[arg(long, value_name = "TYPE")]
@@ -296,12 +350,13 @@ pub struct FilestatusArgs {
 pub struct EditArgs {
     /// The encrypted file; a file that does not exist is created from a template
     pub file: PathBuf,
-    /// Recipients for a new file (comma-separated age recipients)
+    /// Comma separated list of age recipients, for a new file
     #[arg(
         short = 'a',
         long = "age",
         env = "SOPS_AGE_RECIPIENTS",
-        value_name = "RECIPIENTS"
+        value_name = "RECIPIENTS",
+        help_heading = "Keys"
     )]
     pub age: Option<String>,
     /// The format (default: from the file name)
@@ -321,22 +376,22 @@ pub struct SetArgs {
     /// The new value as JSON: '"text"', 42, true
     pub value: Option<String>,
     /// Read the JSON value from this file (keeps it out of argv and history)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Input/Output")]
     pub value_file: Option<String>,
     /// Read the JSON value from standard input
-    #[arg(long)]
+    #[arg(long, help_heading = "Input/Output")]
     pub value_stdin: bool,
     /// Store a fresh random secret from the OS random source instead
-    #[arg(long)]
+    #[arg(long, help_heading = "Generated secrets")]
     pub generate: bool,
     /// Length of a generated secret
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, help_heading = "Generated secrets")]
     pub length: usize,
     /// Characters of a generated secret: alnum, hex, base64url, ascii
-    #[arg(long, default_value = "alnum")]
+    #[arg(long, default_value = "alnum", help_heading = "Generated secrets")]
     pub charset: String,
     /// Print the generated secret once, to the terminal only
-    #[arg(long)]
+    #[arg(long, help_heading = "Generated secrets")]
     pub show_once: bool,
     /// Do nothing (and succeed) when the value is already set
     #[arg(long)]

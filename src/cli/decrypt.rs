@@ -29,7 +29,7 @@ pub fn run(args: DecryptArgs) -> Result<()> {
 
     let input = io::read_input(path)?;
     let text = as_text(&input, &name)?;
-    let doc = format.parse(text).with_context(|| name.clone())?;
+    let doc = super::parse_encrypted(format, text, &name)?;
     let meta = engine::metadata(doc.as_ref()).with_context(|| name.clone())?;
     let key = keyring::data_key(&meta).with_context(|| name.clone())?;
     let options = DecryptOptions {

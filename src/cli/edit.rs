@@ -68,7 +68,8 @@ fn editor() -> Result<Vec<String>> {
     }
     Err(Fail::new(
         exit::NO_EDITOR_FOUND,
-        "no editor found: set SOPS_EDITOR or EDITOR",
+        "no editor found: set SOPS_EDITOR or EDITOR to an editor on your PATH (e.g. EDITOR=nano); \
+         nothing was changed",
     )
     .into())
 }
@@ -193,13 +194,19 @@ fn edit_loop(
             Err(e) => {
                 return Err(Fail::new(
                     exit::NO_EDITOR_FOUND,
-                    format!("could not run the editor {:?}: {e}", editor[0]),
+                    format!(
+                        "could not run the editor {:?}: {e}; set SOPS_EDITOR or EDITOR to an \
+                         editor on your PATH (e.g. EDITOR=nano); nothing was changed",
+                        editor[0]
+                    ),
                 )
                 .into());
             }
         }
         if hash(tmp)? == before {
-            eprintln!("shroud: {name}: the file has not changed; nothing written");
+            super::ui::note(&format!(
+                "{name}: the file has not changed; nothing written"
+            ));
             return Ok(exit::FILE_HAS_NOT_BEEN_MODIFIED);
         }
         let edited =

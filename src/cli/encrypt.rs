@@ -7,6 +7,7 @@ use zeroize::Zeroizing;
 
 use super::args::EncryptArgs;
 use super::keyring::{self, KeySource};
+use super::ui;
 use super::{
     as_text, destination, display_name, input_format, io, output_format, warn, write_output,
 };
@@ -61,6 +62,23 @@ fn plan(args: &EncryptArgs, config_flag: Option<&Path>, target: &Path) -> Result
         },
     };
     let creation = rule_index.and_then(|i| config.as_ref().map(|c| &c.creation_rules[i]));
+    match (&config, creation, rule_index) {
+        (None, _, _) => ui::verbose("no .sops.yaml found (or given with --config)"),
+        (Some(c), Some(r), Some(i)) => ui::verbose(&format!(
+            "{}: creation rule {} matches {} (path_regex {})",
+            c.path.display(),
+            i + 1,
+            target.display(),
+            r.path_regex
+                .as_ref()
+                .map_or("<none>".to_string(), |re| format!("{:?}", re.as_str()))
+        )),
+        (Some(c), _, _) => ui::verbose(&format!(
+            "{}: no creation rule matches {}; using --age",
+            c.path.display(),
+            target.display()
+        )),
+    }
 
     // Rule flags on the command line override the creation rule's.
     let cli_rule = Rule::from_options(&[

@@ -26,7 +26,8 @@ pub fn read_input(path: Option<&Path>) -> Result<Zeroizing<Vec<u8>>> {
                     Fail::new(
                         exit::NO_FILE_SPECIFIED,
                         format!(
-                            "{}: cannot operate on a file that does not exist",
+                            "{}: cannot operate on a file that does not exist (check the path; \
+                             `shroud edit` creates a new encrypted file)",
                             p.display()
                         ),
                     )
@@ -56,7 +57,10 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     let wrap = |e: io::Error, what: &str| {
         Fail::new(
             exit::COULD_NOT_WRITE_OUTPUT,
-            format!("{}: {what}: {e}", path.display()),
+            format!(
+                "{}: {what}: {e} (does the folder exist, and may you write to it?); nothing was written",
+                path.display()
+            ),
         )
     };
     let dir = match path.parent() {

@@ -12,12 +12,12 @@ pub fn run(args: KeygenArgs) -> Result<()> {
         let (recipient, created) = keys::ensure_default_identity(&env)?;
         let path = keys::default_key_file(&env)?;
         if created {
-            eprintln!("shroud: created a new age identity in {}", path.display());
+            super::ui::note(&format!("created a new age identity in {}", path.display()));
         } else {
-            eprintln!(
-                "shroud: {} already holds an identity; left it as it is",
+            super::ui::note(&format!(
+                "{} already holds an identity; left it as it is",
                 path.display()
-            );
+            ));
         }
         println!("{recipient}");
         return Ok(());

@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 
-use super::warn;
+use super::{ui, warn};
 use shroud::crypto::DataKey;
 use shroud::keys::{self, EnvSource, Identities, Recipient};
 use shroud::metadata::{KeyGroup, Metadata};
@@ -24,6 +24,16 @@ pub enum KeySource<'a> {
 /// The key groups to encrypt a new file to. The default identity is created
 /// on first use, so a new user needs no setup.
 pub fn encryption_recipients(source: KeySource) -> Result<Vec<Vec<Recipient>>> {
+    match &source {
+        KeySource::Flag(_) => ui::verbose("recipients from --age / SOPS_AGE_RECIPIENTS"),
+        KeySource::Config { config, .. } => ui::verbose(&format!(
+            "recipients from the creation rule in {}",
+            config.display()
+        )),
+        KeySource::Default => {
+            ui::verbose("recipients: none given and no .sops.yaml, so the default identity")
+        }
+    }
     match source {
         KeySource::Flag(list) => {
             let recipients = Recipient::parse_list(list)?;
@@ -55,11 +65,11 @@ pub fn encryption_recipients(source: KeySource) -> Result<Vec<Vec<Recipient>>> {
     let (recipient, created) = keys::ensure_default_identity(&env)?;
     if created {
         let path = keys::default_key_file(&env)?;
-        eprintln!(
-            "shroud: created a new age identity in {} (keep it safe: it decrypts your files)\n\
-             shroud: its public key is {recipient}",
+        super::ui::note(&format!(
+            "created a new age identity in {} (keep it safe: it decrypts your files)",
             path.display()
-        );
+        ));
+        super::ui::note(&format!("its public key is {recipient}"));
     }
     Ok(vec![vec![Recipient::parse(&recipient)?]])
 }
@@ -78,5 +88,38 @@ pub fn data_key(meta: &Metadata) -> Result<DataKey> {
     for w in identities.warnings() {
         warn(w);
     }
-    Ok(keys::data_key(meta, &identities)?)
+    if ui::is_verbose() {
+        for source in identities.sources() {
+            ui::verbose(&format!("identities: {source}"));
+        }
+    }
+    let key = keys::data_key(meta, &identities)?;
+    if ui::is_verbose() {
+        report_opener(meta, &identities);
+    }
+    Ok(key)
+}
+
+/// For `-v`: which of the file's recipients an identity at hand belongs to.
+/// age does not say which identity matched, so each wrapped key is tried
+/// on its own; this costs one more unwrap per recipient, only in verbose mode.
+fn report_opener(meta: &Metadata, identities: &Identities) {
+    for (g, group) in meta.key_groups.iter().enumerate() {
+        let opener = group
+            .age
+            .iter()
+            .find(|k| keys::unwrap(&k.enc, identities).is_ok());
+        let where_ = if meta.key_groups.len() > 1 {
+            format!(" (key group {})", g + 1)
+        } else {
+            String::new()
+        };
+        match opener {
+            Some(k) => ui::verbose(&format!(
+                "data key opened{where_} with your identity for recipient {}",
+                k.recipient
+            )),
+            None => ui::verbose(&format!("no identity at hand opens key group {}", g + 1)),
+        }
+    }
 }

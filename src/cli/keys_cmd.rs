@@ -140,7 +140,10 @@ pub fn run_rotate(args: RotateArgs) -> Result<i32> {
         Recipient::parse(a)?;
     }
     let mut failed = 0;
-    for file in &args.files {
+    for (i, file) in args.files.iter().enumerate() {
+        if args.files.len() > 1 {
+            super::ui::progress(i + 1, args.files.len(), &file.display().to_string());
+        }
         let name = file.display().to_string();
         let result = (|| -> Result<()> {
             let format = input_format(args.input_type.as_deref(), Some(file), None)?;
@@ -158,17 +161,18 @@ pub fn run_rotate(args: RotateArgs) -> Result<i32> {
             if args.files.len() == 1 {
                 return Err(e);
             }
-            eprintln!("shroud: error: {e:#}");
+            super::ui::error(&format!("{e:#}"));
             failed += 1;
         }
     }
+    super::ui::progress_done();
     if !rm.is_empty() {
         warn(
             "removed recipients can no longer open the new version; they still hold the old one (and its values) from before",
         );
     }
     if failed > 0 {
-        eprintln!("shroud: {failed} of {} files failed", args.files.len());
+        super::ui::error(&format!("{failed} of {} files failed", args.files.len()));
         return Ok(exit::GENERIC);
     }
     Ok(0)
@@ -192,7 +196,11 @@ pub fn run_updatekeys(args: UpdatekeysArgs, config_flag: Option<&Path>) -> Resul
     };
     let config = Config::load(&config_path)?;
     let mut failed = 0;
-    for file in &args.files {
+    for (i, file) in args.files.iter().enumerate() {
+        // Without -y each file asks a question; a progress line would garble it.
+        if args.files.len() > 1 && args.yes {
+            super::ui::progress(i + 1, args.files.len(), &file.display().to_string());
+        }
         let name = file.display().to_string();
         let result = (|| -> Result<()> {
             let format = input_format(args.input_type.as_deref(), Some(file), None)?;
@@ -202,11 +210,20 @@ pub fn run_updatekeys(args: UpdatekeysArgs, config_flag: Option<&Path>) -> Resul
             let meta = engine::metadata(doc.as_ref()).with_context(|| name.clone())?;
             let target = std::path::absolute(file).unwrap_or_else(|_| file.clone());
             let rule = config.rule_for(&target)?;
+            super::ui::verbose(&format!(
+                "{name}: creation rule {} of {} applies",
+                config
+                    .creation_rules
+                    .iter()
+                    .position(|r| std::ptr::eq(r, rule))
+                    .map_or(0, |i| i + 1),
+                config_path.display()
+            ));
             let old = age_groups(&meta, &name)?;
             let new = rule.key_groups.clone();
             let threshold = rule.shamir_threshold.or(meta.shamir_threshold);
             if old == new && (new.len() < 2 || threshold == meta.shamir_threshold) {
-                eprintln!("shroud: {name}: already up to date");
+                super::ui::note(&format!("{name}: already up to date"));
                 return Ok(());
             }
             let flat = |g: &[Vec<String>]| g.iter().flatten().cloned().collect::<Vec<_>>();
@@ -229,7 +246,7 @@ pub fn run_updatekeys(args: UpdatekeysArgs, config_flag: Option<&Path>) -> Resul
                     .into());
                 }
                 if !ask("Apply these changes?") {
-                    eprintln!("shroud: {name}: left unchanged");
+                    super::ui::note(&format!("{name}: left unchanged"));
                     return Ok(());
                 }
             }
@@ -256,10 +273,11 @@ pub fn run_updatekeys(args: UpdatekeysArgs, config_flag: Option<&Path>) -> Resul
             if args.files.len() == 1 {
                 return Err(e);
             }
-            eprintln!("shroud: error: {e:#}");
+            super::ui::error(&format!("{e:#}"));
             failed += 1;
         }
     }
+    super::ui::progress_done();
     Ok(if failed > 0 { exit::GENERIC } else { 0 })
 }
 

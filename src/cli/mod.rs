@@ -3,6 +3,7 @@
 mod args;
 mod decrypt;
 mod diff;
+mod docgen;
 mod edit;
 mod encrypt;
 mod exec;
@@ -14,6 +15,7 @@ mod keyring;
 mod keys_cmd;
 mod reopen;
 mod set;
+pub mod ui;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -65,12 +67,13 @@ fn exit_code(err: &anyhow::Error) -> i32 {
     exit::GENERIC
 }
 
-pub fn warn(message: &str) {
-    eprintln!("shroud: warning: {message}");
-}
+/// Kept for the command modules (and other branches) that import
+/// `super::warn`; see `ui` for the conventions.
+pub use ui::warn;
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    ui::init(cli.quiet, cli.verbose);
     let result = match cli.command {
         Command::Encrypt(a) => encrypt::run(a, cli.config.as_deref()).map(|()| 0),
         Command::Decrypt(a) => decrypt::run(a).map(|()| 0),
@@ -84,12 +87,14 @@ pub fn main() -> ExitCode {
         Command::Keygen(a) => keygen::run(a).map(|()| 0),
         Command::Diff(a) => diff::run(a),
         Command::Git(a) => git::run(a, cli.config.as_deref()),
+        Command::Completions(a) => docgen::completions(a).map(|()| 0),
+        Command::Man(a) => docgen::man(a).map(|()| 0),
     };
     match result {
         // A child's exit code passes through (exec-env, exec-file).
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(err) => {
-            eprintln!("shroud: error: {err:#}");
+            ui::error(&format!("{err:#}"));
             ExitCode::from(u8::try_from(exit_code(&err)).unwrap_or(1))
         }
     }
@@ -173,7 +178,7 @@ pub fn decrypted<T>(
     }
     let input = io::read_input(Some(path))?;
     let text = as_text(&input, &name)?;
-    let doc = format.parse(text).with_context(|| name.clone())?;
+    let doc = parse_encrypted(format, text, &name)?;
     let meta = shroud::engine::metadata(doc.as_ref()).with_context(|| name.clone())?;
     let key = keyring::data_key(&meta).with_context(|| name.clone())?;
     let options = shroud::engine::DecryptOptions { ignore_mac };
@@ -183,6 +188,19 @@ pub fn decrypted<T>(
         warn(&format!("{name}: {w}"));
     }
     f(format, doc.as_ref(), &edits).with_context(|| name.clone())
+}
+
+/// Parse a file that should already be encrypted. sops exits 1 when it
+/// cannot parse such a file (2 is for plaintext input to `encrypt`), so
+/// scripts checking for 2 only see it for plaintext.
+pub fn parse_encrypted<'a>(
+    format: Format,
+    text: &'a str,
+    name: &str,
+) -> anyhow::Result<Box<dyn shroud::document::Document + 'a>> {
+    format
+        .parse(text)
+        .map_err(|e| Fail::new(exit::GENERIC, format!("{name}: {e}")).into())
 }
 
 /// Where the result goes.

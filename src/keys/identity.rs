@@ -31,6 +31,9 @@ pub enum SourceStatus {
     NotFound,
     /// The source could not be read or parsed at all (details in `errors`).
     Failed,
+    /// An environment variable that is not set: listed so a "no key" report
+    /// shows every place shroud would have looked.
+    NotSet,
 }
 
 /// One place shroud looked for identities.
@@ -48,6 +51,7 @@ impl fmt::Display for SourceReport {
             SourceStatus::Loaded(n) => write!(f, "{}: {n} identities", self.name),
             SourceStatus::NotFound => write!(f, "{}: not found", self.name),
             SourceStatus::Failed => write!(f, "{}: unusable", self.name),
+            SourceStatus::NotSet => write!(f, "{}: not set", self.name),
         }
     }
 }
@@ -86,6 +90,8 @@ impl Identities {
         if let Some(path) = env.var("SOPS_AGE_SSH_PRIVATE_KEY_FILE") {
             let path = PathBuf::from(path);
             ids.load_ssh_file("SOPS_AGE_SSH_PRIVATE_KEY_FILE", &path, true);
+        } else {
+            ids.not_set("SOPS_AGE_SSH_PRIVATE_KEY_FILE");
         }
         if let Some(cmd) = env.var("SOPS_AGE_SSH_PRIVATE_KEY_CMD") {
             let name = "SOPS_AGE_SSH_PRIVATE_KEY_CMD".to_string();
@@ -102,9 +108,13 @@ impl Identities {
         if let Some(text) = env.var("SOPS_AGE_KEY") {
             let text = Zeroizing::new(text);
             ids.add_identity_text("SOPS_AGE_KEY".to_string(), &text);
+        } else {
+            ids.not_set("SOPS_AGE_KEY");
         }
         if let Some(path) = env.var("SOPS_AGE_KEY_FILE") {
             ids.load_identity_file("SOPS_AGE_KEY_FILE", Path::new(&path), true);
+        } else {
+            ids.not_set("SOPS_AGE_KEY_FILE");
         }
         if let Some(cmd) = env.var("SOPS_AGE_KEY_CMD") {
             let name = "SOPS_AGE_KEY_CMD".to_string();
@@ -112,6 +122,8 @@ impl Identities {
                 Ok(text) => ids.add_identity_text(name, &text),
                 Err(e) => ids.fail(name, e),
             }
+        } else {
+            ids.not_set("SOPS_AGE_KEY_CMD");
         }
         match default_key_file(env) {
             Ok(path) => ids.load_identity_file("default key file", &path, false),
@@ -164,6 +176,13 @@ impl Identities {
     /// readable by other users.
     pub fn warnings(&self) -> &[String] {
         &self.warnings
+    }
+
+    fn not_set(&mut self, var: &str) {
+        self.sources.push(SourceReport {
+            name: var.to_string(),
+            status: SourceStatus::NotSet,
+        });
     }
 
     fn fail(&mut self, name: String, error: String) {

@@ -190,8 +190,10 @@ fn no_key_report(
         }
     }
     msg.push_str(
-        "\nset SOPS_AGE_KEY_FILE, SOPS_AGE_KEY or SOPS_AGE_KEY_CMD, or put the key in the \
-         default key file",
+        "\nto fix: point SOPS_AGE_KEY_FILE at the identity file of one of the recipients above \
+         (or set SOPS_AGE_KEY / SOPS_AGE_KEY_CMD, or put it in the default key file); if you \
+         have none, ask someone who can decrypt the file to add your public key with \
+         `shroud rotate -i --add-age <your age1...> FILE`",
     );
     msg
 }
