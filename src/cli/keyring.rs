@@ -74,9 +74,20 @@ pub fn wrap_for(
 
 /// The data key of a file, from every identity source sops reads.
 pub fn data_key(meta: &Metadata) -> Result<DataKey> {
+    data_key_with(meta, &identities())
+}
+
+/// Every identity source sops reads, loaded once (commands over many files
+/// share them, so a key command runs once, not per file).
+pub fn identities() -> Identities {
     let identities = Identities::load();
     for w in identities.warnings() {
         warn(w);
     }
-    Ok(keys::data_key(meta, &identities)?)
+    identities
+}
+
+/// The data key of a file from already loaded identities.
+pub fn data_key_with(meta: &Metadata, identities: &Identities) -> Result<DataKey> {
+    Ok(keys::data_key(meta, identities)?)
 }

@@ -1,6 +1,7 @@
 //! Command-line parsing and the edge of the program: printing and exit codes.
 
 mod args;
+mod batch;
 mod decrypt;
 mod edit;
 mod encrypt;
