@@ -22,5 +22,6 @@ pub mod formats;
 pub mod keys;
 pub mod metadata;
 pub mod rules;
+pub mod status;
 pub mod treepath;
 pub mod value;

@@ -59,7 +59,7 @@ SOPS_AGE_KEY=\"$KEY\" shroud exec-env --mask github secrets.yaml 'make release'"
 shroud exec-file --no-fifo --filename app.json secrets.json 'app --config {}'"
     )]
     ExecFile(ExecFileArgs),
-    /// Make a new data key and re-encrypt every value (to stdout unless -i)
+    /// Make a new data key and re-encrypt every value, for one or many files (stdout unless -i)
     #[command(
         after_help = "Examples:\n  shroud rotate -i secrets.yaml\n  shroud rotate -i --rm-age age1old... a.yaml b.json"
     )]
@@ -71,6 +71,14 @@ shroud exec-file --no-fifo --filename app.json secrets.json 'app --config {}'"
     Updatekeys(UpdatekeysArgs),
     /// Print {"encrypted":true} or {"encrypted":false} for a file
     Filestatus(FilestatusArgs),
+    /// Report what needs doing under .sops.yaml: unencrypted, out-of-sync or overdue files
+    #[command(
+        after_help = "Examples:\n  shroud status                 # every file git tracks\n  \
+shroud status secrets/ prod.env\n  shroud status --json | jq '.files[] | select(.findings != [])'\n\n\
+Exit code 1 when any file needs action, so CI can enforce the rotation policy \
+(shroud_max_key_age in a creation rule)."
+    )]
+    Status(StatusArgs),
     /// Make a new age identity (prints it, or writes the default key file)
     #[command(after_help = "Examples:\n  shroud keygen > key.txt\n  shroud keygen --default")]
     Keygen(KeygenArgs),
@@ -268,6 +276,15 @@ pub struct UpdatekeysArgs {
     /// The input format (default: from the file name)
     #[arg(long, value_name = "TYPE")]
     pub input_type: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// Files or folders to check (default: the files git tracks)
+    pub paths: Vec<PathBuf>,
+    /// Print JSON for machines (schema in docs/keys.md)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

@@ -13,6 +13,7 @@ mod keyring;
 mod keys_cmd;
 mod reopen;
 mod set;
+mod status;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -80,6 +81,7 @@ pub fn main() -> ExitCode {
         Command::Rotate(a) => keys_cmd::run_rotate(a),
         Command::Updatekeys(a) => keys_cmd::run_updatekeys(a, cli.config.as_deref()),
         Command::Filestatus(a) => keys_cmd::run_filestatus(a),
+        Command::Status(a) => status::run(a, cli.config.as_deref()),
         Command::Keygen(a) => keygen::run(a).map(|()| 0),
     };
     match result {
