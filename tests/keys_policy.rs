@@ -307,3 +307,125 @@ fn status_finds_what_needs_doing_in_a_git_repository_and_ci_can_gate_on_it() {
         "{v}"
     );
 }
+
+fn both_keys(dir: &Path) -> PathBuf {
+    let p = dir.join("both.txt");
+    let text = fs::read_to_string(identity_file("alice")).unwrap()
+        + &fs::read_to_string(identity_file("bob")).unwrap();
+    fs::write(&p, text).unwrap();
+    p
+}
+
+fn sops_decrypt(sops: &Path, dir: &Path, keys: &Path, file: &Path) -> Output {
+    common::isolated(sops, dir)
+        .env("SOPS_AGE_KEY_FILE", keys)
+        .arg("decrypt")
+        .arg(file)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn groups_add_and_delete_as_sops_reads_them() {
+    let Some(sops) = require_tool("sops") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let plain = "db:\n    password: hunter2\n";
+    let file = encrypt_to(d, &recipient("alice"), "s.yaml", plain);
+    let before = fs::read_to_string(&file).unwrap();
+    let mac = |t: &str| {
+        t.lines()
+            .find(|l| l.trim_start().starts_with("mac:"))
+            .unwrap()
+            .to_string()
+    };
+    let o = as_alice(d)
+        .args(["groups", "add", "-i", "-f"])
+        .arg(&file)
+        .args(["--age", &recipient("bob")])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let after = fs::read_to_string(&file).unwrap();
+    assert!(after.contains("key_groups:") && after.contains("shamir_threshold: 2"));
+    assert_eq!(before.lines().next(), after.lines().next(), "values kept");
+    assert_eq!(mac(&before), mac(&after), "same data key, same MAC");
+    // Two groups, both needed.
+    let both = both_keys(d);
+    let o = sops_decrypt(&sops, d, &both, &file);
+    assert_eq!(String::from_utf8_lossy(&o.stdout), plain, "{}", stderr(&o));
+    assert_eq!(
+        sops_decrypt(&sops, d, &identity_file("alice"), &file)
+            .status
+            .code(),
+        Some(128)
+    );
+
+    // A threshold of 1 is refused, as sops refuses it (one group with
+    // several keys is sops's "any one of them").
+    let o = as_alice(d)
+        .env("SOPS_AGE_KEY_FILE", &both)
+        .args([
+            "groups",
+            "add",
+            "-i",
+            "--shamir-secret-sharing-threshold",
+            "1",
+            "-f",
+        ])
+        .arg(&file)
+        .args(["--age", &recipient("bob")])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("at least 2"), "{}", stderr(&o));
+    assert_eq!(fs::read_to_string(&file).unwrap(), after);
+
+    // Deleting group 0 leaves bob alone, with the whole key.
+    let o = as_alice(d)
+        .env("SOPS_AGE_KEY_FILE", &both)
+        .args(["groups", "delete", "-i", "-f"])
+        .arg(&file)
+        .arg("0")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t = fs::read_to_string(&file).unwrap();
+    assert!(
+        !t.contains("key_groups:") && !t.contains(&recipient("alice")),
+        "{t}"
+    );
+    let o = sops_decrypt(&sops, d, &identity_file("bob"), &file);
+    assert_eq!(String::from_utf8_lossy(&o.stdout), plain, "{}", stderr(&o));
+
+    // A group sops added reads back in shroud.
+    let o = common::isolated(&sops, d)
+        .env("SOPS_AGE_KEY_FILE", identity_file("bob"))
+        .args(["groups", "add", "-i", "--file"])
+        .arg(&file)
+        .args(["--age", &recipient("alice")])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = shroud(d)
+        .env("SOPS_AGE_KEY_FILE", &both)
+        .arg("decrypt")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stdout), plain, "{}", stderr(&o));
+
+    // Out of range: an error naming the count, and the file is unchanged.
+    let t = fs::read_to_string(&file).unwrap();
+    let o = shroud(d)
+        .args(["groups", "delete", "-i", "-f"])
+        .arg(&file)
+        .arg("5")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no key group 5"), "{}", stderr(&o));
+    assert_eq!(fs::read_to_string(&file).unwrap(), t);
+}

@@ -71,6 +71,13 @@ shroud exec-file --no-fifo --filename app.json secrets.json 'app --config {}'"
     Updatekeys(UpdatekeysArgs),
     /// Print {"encrypted":true} or {"encrypted":false} for a file
     Filestatus(FilestatusArgs),
+    /// Add or delete a key group (the data key is split across groups with Shamir)
+    #[command(
+        after_help = "Examples:\n  shroud groups add -f secrets.yaml -i --age age1ops... --age age1backup...\n  \
+shroud groups add -f secrets.yaml -i --shamir-secret-sharing-threshold 2 --age age1...\n  \
+shroud groups delete -f secrets.yaml -i 1"
+    )]
+    Groups(GroupsArgs),
     /// Report what needs doing under .sops.yaml: unencrypted, out-of-sync or overdue files
     #[command(
         after_help = "Examples:\n  shroud status                 # every file git tracks\n  \
@@ -273,6 +280,63 @@ pub struct UpdatekeysArgs {
     /// Apply the changes without asking
     #[arg(short = 'y', long)]
     pub yes: bool,
+    /// The input format (default: from the file name)
+    #[arg(long, value_name = "TYPE")]
+    pub input_type: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct GroupsArgs {
+    #[command(subcommand)]
+    pub action: GroupsAction,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum GroupsAction {
+    /// Add a key group of age recipients (same data key; values and MAC unchanged)
+    #[command(
+        after_help = "Examples:\n  shroud groups add -f s.yaml -i --age age1a... --age age1b...\n  \
+shroud groups add -f s.yaml --shamir-secret-sharing-threshold 2 --age age1c... > s2.yaml"
+    )]
+    Add(GroupsAddArgs),
+    /// Delete the key group at INDEX (counting from 0)
+    #[command(after_help = "Examples:\n  shroud groups delete -f s.yaml -i 2\n  \
+shroud groups delete -f s.yaml -i --shamir-secret-sharing-threshold 1 0")]
+    Delete(GroupsDeleteArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct GroupsAddArgs {
+    /// The encrypted file
+    #[arg(short = 'f', long = "file")]
+    pub file: PathBuf,
+    /// An age recipient of the new group (repeatable, or comma-separated)
+    #[arg(long, value_name = "RECIPIENT", required = true)]
+    pub age: Vec<String>,
+    /// Write the result back to the file instead of standard output
+    #[arg(short = 'i', long = "in-place")]
+    pub in_place: bool,
+    /// Number of groups needed to decrypt (default: kept, or all groups)
+    #[arg(long, value_name = "N")]
+    pub shamir_secret_sharing_threshold: Option<usize>,
+    /// The input format (default: from the file name)
+    #[arg(long, value_name = "TYPE")]
+    pub input_type: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct GroupsDeleteArgs {
+    /// The encrypted file
+    #[arg(short = 'f', long = "file")]
+    pub file: PathBuf,
+    /// Which group to delete, counting from 0
+    pub index: usize,
+    /// Write the result back to the file instead of standard output
+    #[arg(short = 'i', long = "in-place")]
+    pub in_place: bool,
+    /// Number of groups needed to decrypt (default: kept, or all groups)
+    #[arg(long, value_name = "N")]
+    pub shamir_secret_sharing_threshold: Option<usize>,
     /// The input format (default: from the file name)
     #[arg(long, value_name = "TYPE")]
     pub input_type: Option<String>,

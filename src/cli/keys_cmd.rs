@@ -20,7 +20,7 @@ use shroud::metadata::{KeyGroup, KeyVersion, Metadata};
 
 /// The age recipients of each key group; refuses key types shroud cannot
 /// wrap for (re-wrapping would silently drop them).
-fn age_groups(meta: &Metadata, name: &str) -> Result<Vec<Vec<String>>> {
+pub fn age_groups(meta: &Metadata, name: &str) -> Result<Vec<Vec<String>>> {
     if let Some((kind, _)) = meta.key_groups.iter().flat_map(|g| g.other.iter()).next() {
         return Err(Fail::new(
             exit::GENERIC,
@@ -35,7 +35,7 @@ fn age_groups(meta: &Metadata, name: &str) -> Result<Vec<Vec<String>>> {
         .collect())
 }
 
-fn parse_groups(groups: &[Vec<String>]) -> Result<Vec<Vec<Recipient>>> {
+pub fn parse_groups(groups: &[Vec<String>]) -> Result<Vec<Vec<Recipient>>> {
     groups
         .iter()
         .map(|g| {

@@ -7,6 +7,7 @@ mod edit;
 mod encrypt;
 mod exec;
 mod extract;
+mod groups;
 mod io;
 mod keygen;
 mod keyring;
@@ -81,6 +82,7 @@ pub fn main() -> ExitCode {
         Command::Rotate(a) => keys_cmd::run_rotate(a),
         Command::Updatekeys(a) => keys_cmd::run_updatekeys(a, cli.config.as_deref()),
         Command::Filestatus(a) => keys_cmd::run_filestatus(a),
+        Command::Groups(a) => groups::run(a),
         Command::Status(a) => status::run(a, cli.config.as_deref()),
         Command::Keygen(a) => keygen::run(a).map(|()| 0),
     };
