@@ -42,11 +42,19 @@ impl Reporter {
     }
 }
 
-/// How many threads to use for `n` files: one per core, never more than
-/// there are files.
+/// How many threads to use for `n` files. Writing a file waits on two
+/// fsyncs (the file, then its folder, for an atomic and durable replace),
+/// during which a thread uses no CPU, and the filesystem journal commits
+/// concurrent fsyncs together; so there are more threads than cores
+/// (`SHROUD_JOBS` overrides), never more than there are files.
 fn workers(n: usize) -> usize {
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
-    cores.min(n).max(1)
+    let wanted = std::env::var("SHROUD_JOBS")
+        .ok()
+        .and_then(|j| j.parse::<usize>().ok())
+        .filter(|&j| j > 0)
+        .unwrap_or((cores * 8).min(32));
+    wanted.min(n).max(1)
 }
 
 /// Run `job` on every file, `parallel` or one after another (when a job may
