@@ -51,7 +51,7 @@ fn recorded_version(file: &Path) -> Option<u64> {
     let text = fs::read_to_string(file).unwrap();
     text.lines().find_map(|l| {
         let rest = l.split("shroud_key_version").nth(1)?;
-        rest.trim_start_matches(|c: char| c == '"' || c == ':' || c == '=' || c == ' ')
+        rest.trim_start_matches(['"', ':', '=', ' '])
             .trim_end_matches(',')
             .parse()
             .ok()
