@@ -80,6 +80,11 @@ fn rotate_over_many_files_continues_past_a_bad_one_and_says_which() {
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("2 ok, 1 failed"), "{err}");
+    // stderr is a pipe here: no progress bar, no terminal escapes.
+    assert!(
+        !err.contains('\u{1b}') && !err.contains("3/3 files"),
+        "{err}"
+    );
     let fail_line = err
         .lines()
         .find(|l| l.contains("rotate failed"))
