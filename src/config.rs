@@ -37,6 +37,40 @@ pub struct CreationRule {
     /// Rule fields as written (`field`, `pattern`); at most one may be set.
     pub rule_fields: Vec<(&'static str, String)>,
     pub mac_only_encrypted: bool,
+    /// shroud's rotation policy (`shroud_max_key_age: 90d`): how old a
+    /// file's data key may get before `shroud status` says to rotate.
+    /// sops ignores unknown keys in a creation rule (checked with sops 3.11
+    /// `encrypt` and `updatekeys` in tests/config.rs).
+    pub max_key_age: Option<MaxKeyAge>,
+}
+
+/// The field name of the rotation policy in a creation rule.
+pub const MAX_KEY_AGE_FIELD: &str = "shroud_max_key_age";
+
+/// A maximum data-key age, as written (`90d`) and in seconds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MaxKeyAge {
+    pub text: String,
+    pub seconds: i64,
+}
+
+impl MaxKeyAge {
+    /// `N` followed by a unit: `h` hours, `d` days, `w` weeks (`90d`).
+    pub fn parse(text: &str) -> Option<MaxKeyAge> {
+        let t = text.trim();
+        let unit = t.chars().last()?;
+        let per = match unit {
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 7 * 86_400,
+            _ => return None,
+        };
+        let n: i64 = t[..t.len() - 1].parse().ok().filter(|&n| n > 0)?;
+        Some(MaxKeyAge {
+            text: t.to_string(),
+            seconds: n.checked_mul(per)?,
+        })
+    }
 }
 
 impl CreationRule {
@@ -184,6 +218,28 @@ fn parse_rule(node: &Node, path: &Path) -> Result<CreationRule, Error> {
             _ => return Err(config_err(path, "mac_only_encrypted must be true or false")),
         }
     }
+    if let Some(n) = get(m, MAX_KEY_AGE_FIELD) {
+        match n {
+            Node::Scalar(Value::Str(s)) => {
+                rule.max_key_age = Some(MaxKeyAge::parse(s).ok_or_else(|| {
+                    config_err(
+                        path,
+                        format!(
+                            "{MAX_KEY_AGE_FIELD} {:?} is not an age like 90d, 12w or 36h",
+                            s.as_str()
+                        ),
+                    )
+                })?)
+            }
+            Node::Null => {}
+            _ => {
+                return Err(config_err(
+                    path,
+                    format!("{MAX_KEY_AGE_FIELD} must be an age like 90d, 12w or 36h"),
+                ));
+            }
+        }
+    }
     rule.rule()?;
     Ok(rule)
 }
@@ -310,6 +366,29 @@ mod tests {
         );
         let c = Config::parse(Path::new("/repo/.sops.json"), "{}").unwrap();
         assert!(c.rule_for(Path::new("/repo/y")).is_err());
+    }
+
+    #[test]
+    fn max_key_age_in_hours_days_or_weeks() {
+        assert_eq!(MaxKeyAge::parse("90d").unwrap().seconds, 90 * 86_400);
+        assert_eq!(MaxKeyAge::parse("2w").unwrap().seconds, 14 * 86_400);
+        assert_eq!(MaxKeyAge::parse("36h").unwrap().seconds, 36 * 3600);
+        for bad in ["90", "d", "-3d", "0d", "1.5d", "3 months"] {
+            assert_eq!(MaxKeyAge::parse(bad), None, "{bad}");
+        }
+        let c = Config::parse(
+            Path::new("/c.json"),
+            r#"{"creation_rules": [{"age": "k", "shroud_max_key_age": "30d"}]}"#,
+        )
+        .unwrap();
+        let r = c.rule_for(Path::new("/x")).unwrap();
+        assert_eq!(r.max_key_age.as_ref().unwrap().text, "30d");
+        let e = Config::parse(
+            Path::new("/c.json"),
+            r#"{"creation_rules": [{"age": "k", "shroud_max_key_age": "soon"}]}"#,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("shroud_max_key_age"), "{e}");
     }
 
     #[test]

@@ -80,6 +80,8 @@ pub struct EncryptSettings {
     pub rule: Rule,
     /// Hash only encrypted values into the MAC (SOPS `mac_only_encrypted`).
     pub mac_only_encrypted: bool,
+    /// The data key's version to record; `None` writes none.
+    pub key_version: Option<crate::metadata::KeyVersion>,
 }
 
 /// The result of an engine run: the new text and what the user should hear.
@@ -197,6 +199,7 @@ pub fn encrypt_with_stash(
         rule: settings.rule.clone(),
         mac_only_encrypted: settings.mac_only_encrypted,
         version: FORMAT_VERSION.to_string(),
+        key_version: settings.key_version.clone(),
     };
     let rendered = doc.render(&edits, Some(&metadata.to_node()))?;
     Ok(Output {
@@ -558,6 +561,7 @@ mod tests {
         let settings = EncryptSettings {
             rule: Rule::from_field("encrypted_regex", "^password$").unwrap(),
             mac_only_encrypted: true,
+            key_version: None,
         };
         let leaves = vec![
             leaf(&["user"], 0, scalar(Value::str("bob"), None)),

@@ -23,5 +23,6 @@ pub mod git;
 pub mod keys;
 pub mod metadata;
 pub mod rules;
+pub mod status;
 pub mod treepath;
 pub mod value;

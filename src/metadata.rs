@@ -53,6 +53,64 @@ pub struct Metadata {
     pub rule: Rule,
     pub mac_only_encrypted: bool,
     pub version: String,
+    /// shroud's record of the data key (`shroud_key_version`,
+    /// `shroud_key_created`). `None` when the file does not carry it, e.g.
+    /// because sops rewrote it (sops drops fields it does not know).
+    pub key_version: Option<KeyVersion>,
+}
+
+/// Field names of shroud's own metadata. sops ignores unknown fields when
+/// reading (and drops them when it rewrites a file), so they are safe to add.
+pub const KEY_VERSION_FIELD: &str = "shroud_key_version";
+pub const KEY_CREATED_FIELD: &str = "shroud_key_created";
+
+/// Which data key a file is on: 1 for a new file, +1 on every rotation,
+/// and when that key was made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyVersion {
+    pub version: u64,
+    /// RFC 3339, UTC, whole seconds (as `lastmodified`).
+    pub created: String,
+}
+
+impl KeyVersion {
+    /// The key of a newly encrypted file, made at `created`.
+    pub fn first(created: String) -> KeyVersion {
+        KeyVersion {
+            version: 1,
+            created,
+        }
+    }
+
+    /// The key that replaces `previous` at rotation. An unknown previous
+    /// version (lost when another tool rewrote the file) restarts at 1.
+    pub fn next(previous: Option<&KeyVersion>, created: String) -> KeyVersion {
+        KeyVersion {
+            version: previous.map_or(1, |p| p.version.saturating_add(1)),
+            created,
+        }
+    }
+
+    /// When the key was made, if `created` is a valid time stamp.
+    pub fn created_at(&self) -> Option<jiff::Timestamp> {
+        self.created.parse().ok()
+    }
+
+    /// Read the two fields. Anything missing or malformed means "unknown",
+    /// never an error: these fields are advisory and other tools may drop
+    /// or mangle them without harming the file.
+    fn from_node(node: &MetaNode) -> Option<KeyVersion> {
+        let version = match node.get(KEY_VERSION_FIELD)? {
+            MetaNode::Int(i) => u64::try_from(*i).ok()?,
+            MetaNode::Str(s) => s.trim().parse().ok()?,
+            _ => return None,
+        };
+        let created = match node.get(KEY_CREATED_FIELD)? {
+            MetaNode::Str(s) if s.parse::<jiff::Timestamp>().is_ok() => s.clone(),
+            _ => return None,
+        };
+        Some(KeyVersion { version, created })
+    }
 }
 
 fn meta_err(msg: impl Into<String>) -> Error {
@@ -204,6 +262,7 @@ impl Metadata {
             rule,
             mac_only_encrypted,
             version,
+            key_version: KeyVersion::from_node(node),
         })
     }
 
@@ -264,6 +323,14 @@ impl Metadata {
             m.push(("mac_only_encrypted".into(), MetaNode::Bool(true)));
         }
         m.push(("version".into(), MetaNode::Str(self.version.clone())));
+        // shroud's fields go last, after everything sops writes.
+        if let Some(kv) = &self.key_version {
+            m.push((
+                KEY_VERSION_FIELD.into(),
+                MetaNode::Int(i64::try_from(kv.version).unwrap_or(i64::MAX)),
+            ));
+            m.push((KEY_CREATED_FIELD.into(), MetaNode::Str(kv.created.clone())));
+        }
         MetaNode::Map(m)
     }
 
@@ -315,6 +382,7 @@ mod tests {
             rule: Rule::default(),
             mac_only_encrypted: false,
             version: FORMAT_VERSION.into(),
+            key_version: None,
         }
     }
 
@@ -376,6 +444,74 @@ mod tests {
         assert!(m.mac_only_encrypted);
         assert_eq!(m.rule.field(), "encrypted_regex");
         assert_eq!(m.recipients(), ["a", "b"]);
+    }
+
+    #[test]
+    fn key_version_round_trips_and_is_unknown_when_missing_or_mangled() {
+        let mut m = sample();
+        m.key_version = Some(KeyVersion {
+            version: 7,
+            created: "2025-03-01T10:00:00Z".into(),
+        });
+        let node = m.to_node();
+        let MetaNode::Map(entries) = &node else {
+            panic!()
+        };
+        let keys: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys[keys.len() - 2..],
+            [KEY_VERSION_FIELD, KEY_CREATED_FIELD]
+        );
+        assert_eq!(
+            Metadata::from_node(&node).unwrap().key_version,
+            m.key_version
+        );
+
+        // Flattened formats hand every scalar over as a string.
+        let MetaNode::Map(mut flat) = node.clone() else {
+            panic!()
+        };
+        for (k, v) in &mut flat {
+            if k == KEY_VERSION_FIELD {
+                *v = MetaNode::Str("7".into());
+            }
+        }
+        let back = Metadata::from_node(&MetaNode::Map(flat)).unwrap();
+        assert_eq!(back.key_version.unwrap().version, 7);
+
+        // A file sops rewrote has neither field; a hand-mangled one is
+        // treated the same. Neither is an error.
+        assert_eq!(
+            Metadata::from_node(&sample().to_node())
+                .unwrap()
+                .key_version,
+            None
+        );
+        let MetaNode::Map(mut bad) = node else {
+            panic!()
+        };
+        for (k, v) in &mut bad {
+            if k == KEY_CREATED_FIELD {
+                *v = MetaNode::Str("last tuesday".into());
+            }
+        }
+        assert_eq!(
+            Metadata::from_node(&MetaNode::Map(bad))
+                .unwrap()
+                .key_version,
+            None
+        );
+    }
+
+    #[test]
+    fn next_key_version_counts_up_or_restarts_when_unknown() {
+        let now = "2025-01-01T00:00:00Z".to_string();
+        assert_eq!(KeyVersion::next(None, now.clone()).version, 1);
+        let v3 = KeyVersion {
+            version: 3,
+            created: now.clone(),
+        };
+        assert_eq!(KeyVersion::next(Some(&v3), now).version, 4);
     }
 
     #[test]

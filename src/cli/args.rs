@@ -83,7 +83,7 @@ SOPS_AGE_KEY=\"$KEY\" shroud exec-env --mask github secrets.yaml 'make release'"
 shroud exec-file --no-fifo --filename app.json secrets.json 'app --config {}'"
     )]
     ExecFile(ExecFileArgs),
-    /// Make a new data key and re-encrypt every value (to stdout unless -i)
+    /// Make a new data key and re-encrypt every value, for one or many files (stdout unless -i)
     #[command(
         after_help = "Examples:\n  shroud rotate -i secrets.yaml\n  shroud rotate -i --rm-age age1old... a.yaml b.json"
     )]
@@ -97,6 +97,21 @@ shroud exec-file --no-fifo --filename app.json secrets.json 'app --config {}'"
     #[command(after_help = "Examples:\n  shroud filestatus secrets.yaml\n  \
 shroud filestatus config.json | grep -q '\"encrypted\":true' || echo 'not encrypted!'")]
     Filestatus(FilestatusArgs),
+    /// Add or delete a key group (the data key is split across groups with Shamir)
+    #[command(
+        after_help = "Examples:\n  shroud groups add -f secrets.yaml -i --age age1ops... --age age1backup...\n  \
+shroud groups add -f secrets.yaml -i --shamir-secret-sharing-threshold 2 --age age1...\n  \
+shroud groups delete -f secrets.yaml -i 1"
+    )]
+    Groups(GroupsArgs),
+    /// Report what needs doing under .sops.yaml: unencrypted, out-of-sync or overdue files
+    #[command(
+        after_help = "Examples:\n  shroud status                 # every file git tracks\n  \
+shroud status secrets/ prod.env\n  shroud status --json | jq '.files[] | select(.findings != [])'\n\n\
+Exit code 1 when any file needs action, so CI can enforce the rotation policy \
+(shroud_max_key_age in a creation rule)."
+    )]
+    Status(StatusArgs),
     /// Make a new age identity (prints it, or writes the default key file)
     #[command(after_help = "Examples:\n  shroud keygen > key.txt\n  shroud keygen --default")]
     Keygen(KeygenArgs),
@@ -335,6 +350,72 @@ pub struct UpdatekeysArgs {
     /// The input format (default: from the file name)
     #[arg(long, value_name = "TYPE")]
     pub input_type: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct GroupsArgs {
+    #[command(subcommand)]
+    pub action: GroupsAction,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum GroupsAction {
+    /// Add a key group of age recipients (same data key; values and MAC unchanged)
+    #[command(
+        after_help = "Examples:\n  shroud groups add -f s.yaml -i --age age1a... --age age1b...\n  \
+shroud groups add -f s.yaml --shamir-secret-sharing-threshold 2 --age age1c... > s2.yaml"
+    )]
+    Add(GroupsAddArgs),
+    /// Delete the key group at INDEX (counting from 0)
+    #[command(after_help = "Examples:\n  shroud groups delete -f s.yaml -i 2\n  \
+shroud groups delete -f s.yaml -i --shamir-secret-sharing-threshold 1 0")]
+    Delete(GroupsDeleteArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct GroupsAddArgs {
+    /// The encrypted file
+    #[arg(short = 'f', long = "file")]
+    pub file: PathBuf,
+    /// An age recipient of the new group (repeatable, or comma-separated)
+    #[arg(long, value_name = "RECIPIENT", required = true)]
+    pub age: Vec<String>,
+    /// Write the result back to the file instead of standard output
+    #[arg(short = 'i', long = "in-place")]
+    pub in_place: bool,
+    /// Number of groups needed to decrypt (default: kept, or all groups)
+    #[arg(long, value_name = "N")]
+    pub shamir_secret_sharing_threshold: Option<usize>,
+    /// The input format (default: from the file name)
+    #[arg(long, value_name = "TYPE")]
+    pub input_type: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct GroupsDeleteArgs {
+    /// The encrypted file
+    #[arg(short = 'f', long = "file")]
+    pub file: PathBuf,
+    /// Which group to delete, counting from 0
+    pub index: usize,
+    /// Write the result back to the file instead of standard output
+    #[arg(short = 'i', long = "in-place")]
+    pub in_place: bool,
+    /// Number of groups needed to decrypt (default: kept, or all groups)
+    #[arg(long, value_name = "N")]
+    pub shamir_secret_sharing_threshold: Option<usize>,
+    /// The input format (default: from the file name)
+    #[arg(long, value_name = "TYPE")]
+    pub input_type: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// Files or folders to check (default: the files git tracks)
+    pub paths: Vec<PathBuf>,
+    /// Print JSON for machines (schema in docs/keys.md)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

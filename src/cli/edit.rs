@@ -22,6 +22,7 @@ use shroud::crypto::DataKey;
 use shroud::engine::{self, EncryptSettings};
 use shroud::error::exit;
 use shroud::formats::Format;
+use shroud::metadata::KeyVersion;
 use shroud::rules::Rule;
 
 /// What a new file starts as, per format.
@@ -240,6 +241,8 @@ fn edit_loop(
                 let settings = EncryptSettings {
                     rule: e.meta.rule.clone(),
                     mac_only_encrypted: e.meta.mac_only_encrypted,
+                    // Same data key, so the same key version.
+                    key_version: e.meta.key_version.clone(),
                 };
                 engine::encrypt_with_stash(
                     doc.as_ref(),
@@ -281,6 +284,7 @@ fn edit_loop(
                         .flatten()
                         .unwrap_or_else(Rule::default),
                     mac_only_encrypted: rule.is_some_and(|r| r.mac_only_encrypted),
+                    key_version: Some(KeyVersion::first(engine::now_utc().to_rfc3339())),
                 };
                 engine::encrypt(
                     doc.as_ref(),

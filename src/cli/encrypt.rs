@@ -16,6 +16,7 @@ use shroud::crypto::DataKey;
 use shroud::document::Replacement;
 use shroud::engine::{self, EncryptSettings};
 use shroud::formats::Format;
+use shroud::metadata::KeyVersion;
 use shroud::rules::Rule;
 
 /// What the flags and `.sops.yaml` say about a new file.
@@ -114,6 +115,7 @@ fn plan(args: &EncryptArgs, config_flag: Option<&Path>, target: &Path) -> Result
             rule,
             mac_only_encrypted: args.mac_only_encrypted
                 || creation.is_some_and(|c| c.mac_only_encrypted),
+            key_version: Some(KeyVersion::first(engine::now_utc().to_rfc3339())),
         },
         threshold: args
             .shamir_secret_sharing_threshold

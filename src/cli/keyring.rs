@@ -84,6 +84,12 @@ pub fn wrap_for(
 
 /// The data key of a file, from every identity source sops reads.
 pub fn data_key(meta: &Metadata) -> Result<DataKey> {
+    data_key_with(meta, &identities())
+}
+
+/// Every identity source sops reads, loaded once (commands over many files
+/// share them, so a key command runs once, not per file).
+pub fn identities() -> Identities {
     let identities = Identities::load();
     for w in identities.warnings() {
         warn(w);
@@ -93,9 +99,14 @@ pub fn data_key(meta: &Metadata) -> Result<DataKey> {
             ui::verbose(&format!("identities: {source}"));
         }
     }
-    let key = keys::data_key(meta, &identities)?;
+    identities
+}
+
+/// The data key of a file from already loaded identities.
+pub fn data_key_with(meta: &Metadata, identities: &Identities) -> Result<DataKey> {
+    let key = keys::data_key(meta, identities)?;
     if ui::is_verbose() {
-        report_opener(meta, &identities);
+        report_opener(meta, identities);
     }
     Ok(key)
 }

@@ -7,19 +7,20 @@ use anyhow::{Context, Result};
 use zeroize::Zeroizing;
 
 use super::args::{FilestatusArgs, RotateArgs, UpdatekeysArgs};
+use super::batch::{self, Reporter};
 use super::{Destination, Fail, as_text, input_format, io, keyring, warn, write_output};
-use shroud::config::{self, Config};
+use shroud::config::{self, Config, CreationRule};
 use shroud::crypto::DataKey;
 use shroud::document::Replacement;
 use shroud::engine::{self, DecryptOptions, EncryptSettings};
 use shroud::error::exit;
 use shroud::formats::Format;
-use shroud::keys::Recipient;
-use shroud::metadata::{KeyGroup, Metadata};
+use shroud::keys::{Identities, Recipient};
+use shroud::metadata::{KeyGroup, KeyVersion, Metadata};
 
 /// The age recipients of each key group; refuses key types shroud cannot
 /// wrap for (re-wrapping would silently drop them).
-fn age_groups(meta: &Metadata, name: &str) -> Result<Vec<Vec<String>>> {
+pub fn age_groups(meta: &Metadata, name: &str) -> Result<Vec<Vec<String>>> {
     if let Some((kind, _)) = meta.key_groups.iter().flat_map(|g| g.other.iter()).next() {
         return Err(Fail::new(
             exit::GENERIC,
@@ -34,7 +35,7 @@ fn age_groups(meta: &Metadata, name: &str) -> Result<Vec<Vec<String>>> {
         .collect())
 }
 
-fn parse_groups(groups: &[Vec<String>]) -> Result<Vec<Vec<Recipient>>> {
+pub fn parse_groups(groups: &[Vec<String>]) -> Result<Vec<Vec<Recipient>>> {
     groups
         .iter()
         .map(|g| {
@@ -46,29 +47,31 @@ fn parse_groups(groups: &[Vec<String>]) -> Result<Vec<Vec<Recipient>>> {
 }
 
 /// Decrypt `text`, then encrypt its plaintext afresh under a new data key
-/// for `groups`, keeping the file's rules. Every value gets a fresh IV.
+/// for `groups`, keeping the file's rules. Every value gets a fresh IV, and
+/// the key version goes up by one.
 fn rotate_text(
     format: Format,
     text: &str,
     name: &str,
-    add: &[String],
-    rm: &[String],
+    change: &RecipientChange,
+    identities: &Identities,
+    report: &Reporter,
 ) -> Result<Zeroizing<String>> {
     let doc = format.parse(text).with_context(|| name.to_string())?;
     let meta = engine::metadata(doc.as_ref()).with_context(|| name.to_string())?;
     let mut groups = age_groups(&meta, name)?;
-    let old_key = keyring::data_key(&meta).with_context(|| name.to_string())?;
-    for r in rm {
+    let old_key = keyring::data_key_with(&meta, identities).with_context(|| name.to_string())?;
+    for r in &change.rm {
         let before: usize = groups.iter().map(Vec::len).sum();
         for g in &mut groups {
             g.retain(|x| x != r);
         }
         if groups.iter().map(Vec::len).sum::<usize>() == before {
-            warn(&format!("{name}: {r} is not a recipient of this file"));
+            report.warn(&format!("{name}: {r} is not a recipient of this file"));
         }
     }
     if let Some(first) = groups.first_mut() {
-        for a in add {
+        for a in &change.add {
             if !first.contains(a) {
                 first.push(a.clone());
             }
@@ -84,6 +87,13 @@ fn rotate_text(
     let recipients = parse_groups(&groups)?;
 
     let new_key = DataKey::generate();
+    let now = engine::now_utc();
+    let version = KeyVersion::next(meta.key_version.as_ref(), now.to_rfc3339());
+    if meta.key_version.is_none() {
+        report.note(&format!(
+            "shroud: {name}: the key version was not recorded (the file was written by another tool); counting starts again at 1"
+        ));
+    }
     let out = if format == Format::Binary {
         let (bytes, _) = shroud::formats::binary::decrypt(
             doc.as_ref(),
@@ -92,7 +102,14 @@ fn rotate_text(
             DecryptOptions::default(),
         )?;
         let (wrapped, threshold) = keyring::wrap_for(&new_key, &recipients, meta.shamir_threshold)?;
-        shroud::formats::binary::encrypt(&bytes, &new_key, wrapped, threshold, engine::now_utc())?
+        shroud::formats::binary::encrypt_with_key_version(
+            &bytes,
+            &new_key,
+            wrapped,
+            threshold,
+            now,
+            Some(version),
+        )?
     } else {
         let (edits, _) =
             engine::decrypt_leaves(doc.as_ref(), &meta, &old_key, DecryptOptions::default())
@@ -103,6 +120,7 @@ fn rotate_text(
         let settings = EncryptSettings {
             rule: meta.rule.clone(),
             mac_only_encrypted: meta.mac_only_encrypted,
+            key_version: Some(version),
         };
         engine::encrypt(
             plain_doc.as_ref(),
@@ -110,12 +128,18 @@ fn rotate_text(
             wrapped,
             threshold,
             &settings,
-            engine::now_utc(),
+            now,
         )
         .with_context(|| name.to_string())?
         .text
     };
     Ok(out)
+}
+
+/// `--add-age` / `--rm-age` of `rotate`.
+struct RecipientChange {
+    add: Vec<String>,
+    rm: Vec<String>,
 }
 
 pub fn run_rotate(args: RotateArgs) -> Result<i32> {
@@ -135,47 +159,33 @@ pub fn run_rotate(args: RotateArgs) -> Result<i32> {
             .filter(|s| !s.is_empty())
             .collect()
     };
-    let (add, rm) = (split(&args.add_age), split(&args.rm_age));
-    for a in &add {
+    let change = RecipientChange {
+        add: split(&args.add_age),
+        rm: split(&args.rm_age),
+    };
+    for a in &change.add {
         Recipient::parse(a)?;
     }
-    let mut failed = 0;
-    for (i, file) in args.files.iter().enumerate() {
-        if args.files.len() > 1 {
-            super::ui::progress(i + 1, args.files.len(), &file.display().to_string());
-        }
+    let identities = keyring::identities();
+    let results = batch::run("rotate", &args.files, true, |file, report| {
         let name = file.display().to_string();
-        let result = (|| -> Result<()> {
-            let format = input_format(args.input_type.as_deref(), Some(file), None)?;
-            let input = io::read_input(Some(file))?;
-            let text = as_text(&input, &name)?;
-            let out = rotate_text(format, text, &name, &add, &rm)?;
-            let dest = if args.in_place {
-                Destination::File(file.clone())
-            } else {
-                Destination::Stdout
-            };
-            write_output(&dest, out.as_bytes())
-        })();
-        if let Err(e) = result {
-            if args.files.len() == 1 {
-                return Err(e);
-            }
-            super::ui::error(&format!("{e:#}"));
-            failed += 1;
-        }
-    }
-    super::ui::progress_done();
-    if !rm.is_empty() {
+        let format = input_format(args.input_type.as_deref(), Some(file), None)?;
+        let input = io::read_input(Some(file))?;
+        let text = as_text(&input, &name)?;
+        let out = rotate_text(format, text, &name, &change, &identities, report)?;
+        let dest = if args.in_place {
+            Destination::File(file.clone())
+        } else {
+            Destination::Stdout
+        };
+        write_output(&dest, out.as_bytes())
+    });
+    if !change.rm.is_empty() && results.iter().any(Result::is_ok) {
         warn(
             "removed recipients can no longer open the new version; they still hold the old one (and its values) from before",
         );
     }
-    if failed > 0 {
-        super::ui::error(&format!("{failed} of {} files failed", args.files.len()));
-        return Ok(exit::GENERIC);
-    }
-    Ok(0)
+    batch::summarise("rotate", &args.files, results)
 }
 
 fn ask(question: &str) -> bool {
@@ -183,6 +193,38 @@ fn ask(question: &str) -> bool {
     let _ = std::io::stderr().flush();
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line).is_ok() && line.trim().eq_ignore_ascii_case("y")
+}
+
+/// How a file's recipients differ from its creation rule.
+pub struct KeyDiff {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    /// The groups or the Shamir threshold differ (even if no one was added
+    /// or removed overall, e.g. a key moved between groups).
+    pub changed: bool,
+}
+
+/// Compare a file's key groups with what `rule` asks for.
+pub fn key_diff(meta: &Metadata, rule: &CreationRule, name: &str) -> Result<KeyDiff> {
+    let old = age_groups(meta, name)?;
+    let new = &rule.key_groups;
+    let threshold = rule.shamir_threshold.or(meta.shamir_threshold);
+    let changed = old != *new || (new.len() >= 2 && threshold != meta.shamir_threshold);
+    let flat = |g: &[Vec<String>]| g.iter().flatten().cloned().collect::<Vec<_>>();
+    let (old_all, new_all) = (flat(&old), flat(new));
+    Ok(KeyDiff {
+        added: new_all
+            .iter()
+            .filter(|r| !old_all.contains(r))
+            .cloned()
+            .collect(),
+        removed: old_all
+            .iter()
+            .filter(|r| !new_all.contains(r))
+            .cloned()
+            .collect(),
+        changed,
+    })
 }
 
 pub fn run_updatekeys(args: UpdatekeysArgs, config_flag: Option<&Path>) -> Result<i32> {
@@ -195,90 +237,65 @@ pub fn run_updatekeys(args: UpdatekeysArgs, config_flag: Option<&Path>) -> Resul
         .into());
     };
     let config = Config::load(&config_path)?;
-    let mut failed = 0;
-    for (i, file) in args.files.iter().enumerate() {
-        // Without -y each file asks a question; a progress line would garble it.
-        if args.files.len() > 1 && args.yes {
-            super::ui::progress(i + 1, args.files.len(), &file.display().to_string());
-        }
+    let identities = keyring::identities();
+    // Prompts must not interleave, so asking runs one file at a time.
+    let parallel = args.yes;
+    let results = batch::run("updatekeys", &args.files, parallel, |file, report| {
         let name = file.display().to_string();
-        let result = (|| -> Result<()> {
-            let format = input_format(args.input_type.as_deref(), Some(file), None)?;
-            let input = io::read_input(Some(file))?;
-            let text = as_text(&input, &name)?;
-            let doc = format.parse(text).with_context(|| name.clone())?;
-            let meta = engine::metadata(doc.as_ref()).with_context(|| name.clone())?;
-            let target = std::path::absolute(file).unwrap_or_else(|_| file.clone());
-            let rule = config.rule_for(&target)?;
-            super::ui::verbose(&format!(
-                "{name}: creation rule {} of {} applies",
-                config
-                    .creation_rules
-                    .iter()
-                    .position(|r| std::ptr::eq(r, rule))
-                    .map_or(0, |i| i + 1),
-                config_path.display()
-            ));
-            let old = age_groups(&meta, &name)?;
-            let new = rule.key_groups.clone();
-            let threshold = rule.shamir_threshold.or(meta.shamir_threshold);
-            if old == new && (new.len() < 2 || threshold == meta.shamir_threshold) {
-                super::ui::note(&format!("{name}: already up to date"));
+        let format = input_format(args.input_type.as_deref(), Some(file), None)?;
+        let input = io::read_input(Some(file))?;
+        let text = as_text(&input, &name)?;
+        let doc = format.parse(text).with_context(|| name.clone())?;
+        let meta = engine::metadata(doc.as_ref()).with_context(|| name.clone())?;
+        let target = std::path::absolute(file).unwrap_or_else(|_| file.clone());
+        let rule = config.rule_for(&target)?;
+        let diff = key_diff(&meta, rule, &name)?;
+        if !diff.changed {
+            report.note(&format!("shroud: {name}: already up to date"));
+            return Ok(());
+        }
+        let mut lines = format!("shroud: {name}: key changes");
+        for r in &diff.added {
+            lines.push_str(&format!("\n  + {r}"));
+        }
+        for r in &diff.removed {
+            lines.push_str(&format!("\n  - {r}"));
+        }
+        report.note(&lines);
+        if !args.yes {
+            if !std::io::stdin().is_terminal() {
+                return Err(Fail::new(
+                    exit::GENERIC,
+                    format!("{name}: not a terminal: pass -y to apply the changes"),
+                )
+                .into());
+            }
+            if !report.suspend(|| ask("Apply these changes?")) {
+                report.note(&format!("shroud: {name}: left unchanged"));
                 return Ok(());
             }
-            let flat = |g: &[Vec<String>]| g.iter().flatten().cloned().collect::<Vec<_>>();
-            let (old_all, new_all) = (flat(&old), flat(&new));
-            let added: Vec<&String> = new_all.iter().filter(|r| !old_all.contains(r)).collect();
-            let removed: Vec<&String> = old_all.iter().filter(|r| !new_all.contains(r)).collect();
-            eprintln!("shroud: {name}: key changes");
-            for r in &added {
-                eprintln!("  + {r}");
-            }
-            for r in &removed {
-                eprintln!("  - {r}");
-            }
-            if !args.yes {
-                if !std::io::stdin().is_terminal() {
-                    return Err(Fail::new(
-                        exit::GENERIC,
-                        "not a terminal: pass -y to apply the changes",
-                    )
-                    .into());
-                }
-                if !ask("Apply these changes?") {
-                    super::ui::note(&format!("{name}: left unchanged"));
-                    return Ok(());
-                }
-            }
-            let key = keyring::data_key(&meta).with_context(|| name.clone())?;
-            let (groups, threshold): (Vec<KeyGroup>, Option<usize>) =
-                keyring::wrap_for(&key, &parse_groups(&new)?, threshold)?;
-            // Same data key: values, MAC and lastmodified stay as they are.
-            let updated = Metadata {
-                key_groups: groups,
-                shamir_threshold: threshold,
-                ..meta
-            };
-            let keep = vec![Replacement::Keep; doc.leaves().len()];
-            let out = doc.render(&keep, Some(&updated.to_node()))?;
-            write_output(&Destination::File(file.clone()), out.text.as_bytes())?;
-            if !removed.is_empty() {
-                warn(&format!(
-                    "{name}: removed recipients still know the old data key; run `shroud rotate -i {name}` so they cannot read future changes"
-                ));
-            }
-            Ok(())
-        })();
-        if let Err(e) = result {
-            if args.files.len() == 1 {
-                return Err(e);
-            }
-            super::ui::error(&format!("{e:#}"));
-            failed += 1;
         }
-    }
-    super::ui::progress_done();
-    Ok(if failed > 0 { exit::GENERIC } else { 0 })
+        let threshold = rule.shamir_threshold.or(meta.shamir_threshold);
+        let key = keyring::data_key_with(&meta, &identities).with_context(|| name.clone())?;
+        let (groups, threshold): (Vec<KeyGroup>, Option<usize>) =
+            keyring::wrap_for(&key, &parse_groups(&rule.key_groups)?, threshold)?;
+        // Same data key: values, MAC, lastmodified and key version stay.
+        let updated = Metadata {
+            key_groups: groups,
+            shamir_threshold: threshold,
+            ..meta
+        };
+        let keep = vec![Replacement::Keep; doc.leaves().len()];
+        let out = doc.render(&keep, Some(&updated.to_node()))?;
+        write_output(&Destination::File(file.clone()), out.text.as_bytes())?;
+        if !diff.removed.is_empty() {
+            report.warn(&format!(
+                "{name}: removed recipients still know the old data key; run `shroud rotate -i {name}` so they cannot read future changes"
+            ));
+        }
+        Ok(())
+    });
+    batch::summarise("updatekeys", &args.files, results)
 }
 
 /// sops's `filestatus`: `{"encrypted":true}` when the file has metadata

@@ -1,6 +1,7 @@
 //! Command-line parsing and the edge of the program: printing and exit codes.
 
 mod args;
+mod batch;
 mod decrypt;
 mod diff;
 mod docgen;
@@ -9,12 +10,14 @@ mod encrypt;
 mod exec;
 mod extract;
 mod git;
+mod groups;
 mod io;
 mod keygen;
 mod keyring;
 mod keys_cmd;
 mod reopen;
 mod set;
+mod status;
 pub mod ui;
 
 use std::fmt;
@@ -84,6 +87,8 @@ pub fn main() -> ExitCode {
         Command::Rotate(a) => keys_cmd::run_rotate(a),
         Command::Updatekeys(a) => keys_cmd::run_updatekeys(a, cli.config.as_deref()),
         Command::Filestatus(a) => keys_cmd::run_filestatus(a),
+        Command::Groups(a) => groups::run(a),
+        Command::Status(a) => status::run(a, cli.config.as_deref()),
         Command::Keygen(a) => keygen::run(a).map(|()| 0),
         Command::Diff(a) => diff::run(a),
         Command::Git(a) => git::run(a, cli.config.as_deref()),

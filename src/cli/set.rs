@@ -151,6 +151,8 @@ pub fn run(args: SetArgs) -> Result<i32> {
     let settings = EncryptSettings {
         rule: meta.rule.clone(),
         mac_only_encrypted: meta.mac_only_encrypted,
+        // Same data key, so the same key version.
+        key_version: meta.key_version.clone(),
     };
     let out = engine::encrypt_with_stash(
         changed_doc.as_ref(),

@@ -7,8 +7,8 @@
 //! - `verbose(..)` `shroud: ...` only with `-v/--verbose`: which key source,
 //!   identity and creation rule were used. Never pass it a secret value,
 //!   a data key or identity text: names, paths and public keys only.
-//! - `progress(..)` a one-line `[i/n] what` status, only when stderr is a
-//!   terminal and not `--quiet`; overwritten in place, cleared by `progress_done`.
+//! - `progress_wanted()`: whether a progress bar may be drawn (a terminal,
+//!   not `--quiet`); `cli::batch` draws it with indicatif.
 //!
 //! Colour: only when the stream is a terminal, never when `NO_COLOR` is set
 //! (no-color.org), always when `CLICOLOR_FORCE` is set to something other
@@ -19,7 +19,7 @@
 //! through `io::write_stdout`, never through this module.
 
 use std::io::{IsTerminal, Write};
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 
 /// How much to say; set once from the global flags by [`init`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -30,8 +30,6 @@ pub enum Level {
 }
 
 static LEVEL: AtomicU8 = AtomicU8::new(Level::Normal as u8);
-/// Whether a progress line is on screen and must be cleared before a message.
-static PROGRESS_SHOWN: AtomicBool = AtomicBool::new(false);
 
 /// Set the level from `--quiet` / `-v`. `--quiet` wins when both are given
 /// (clap rejects that combination anyway).
@@ -96,9 +94,6 @@ fn paint(text: &str, ansi: &str) -> String {
 
 fn emit(line: &str) {
     let mut err = std::io::stderr().lock();
-    if PROGRESS_SHOWN.swap(false, Ordering::Relaxed) {
-        let _ = write!(err, "\r\x1b[2K");
-    }
     // A closed stderr is no reason to fail the command.
     let _ = writeln!(err, "{line}");
 }
@@ -129,20 +124,11 @@ pub fn verbose(message: &str) {
     }
 }
 
-/// A transient `[i/n] what` line for commands over many files; only on a
-/// terminal, so logs and pipes never see carriage returns.
-pub fn progress(done: usize, total: usize, what: &str) {
-    if level() >= Level::Normal && std::io::stderr().is_terminal() {
-        let _ = write!(std::io::stderr().lock(), "\r\x1b[2K[{done}/{total}] {what}");
-        PROGRESS_SHOWN.store(true, Ordering::Relaxed);
-    }
-}
-
-/// Clear the progress line, if one was drawn.
-pub fn progress_done() {
-    if PROGRESS_SHOWN.swap(false, Ordering::Relaxed) {
-        let _ = write!(std::io::stderr().lock(), "\r\x1b[2K");
-    }
+/// Whether a progress bar may be drawn: only on a terminal and not under
+/// `--quiet`, so logs and pipes never see carriage returns. (The bar itself is
+/// indicatif's, in `cli::batch`.)
+pub fn progress_wanted() -> bool {
+    level() >= Level::Normal && std::io::stderr().is_terminal()
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use crate::document::{Document, LeafKind, Replacement, Value, ValueType};
 use crate::engine::DecryptOptions;
 use crate::error::Error;
 use crate::formats::json::JsonDocument;
-use crate::metadata::{FORMAT_VERSION, KeyGroup, Metadata};
+use crate::metadata::{FORMAT_VERSION, KeyGroup, KeyVersion, Metadata};
 use crate::rules::Rule;
 use crate::value::Timestamp;
 
@@ -23,13 +23,27 @@ const DATA_KEY: &str = "data";
 /// The container sops writes, with a placeholder where the data goes.
 const TEMPLATE: &str = "{\n\t\"data\": \"-\"\n}\n";
 
-/// Encrypt `bytes` into a SOPS binary-store JSON document.
+/// Encrypt `bytes` into a SOPS binary-store JSON document, recording `key`
+/// as a new data key (version 1, made `now`).
 pub fn encrypt(
     bytes: &[u8],
     key: &DataKey,
     key_groups: Vec<KeyGroup>,
     shamir_threshold: Option<usize>,
     now: Timestamp,
+) -> Result<Zeroizing<String>, Error> {
+    let version = KeyVersion::first(now.to_rfc3339());
+    encrypt_with_key_version(bytes, key, key_groups, shamir_threshold, now, Some(version))
+}
+
+/// [`encrypt`], recording `key_version` (e.g. the next version at rotation).
+pub fn encrypt_with_key_version(
+    bytes: &[u8],
+    key: &DataKey,
+    key_groups: Vec<KeyGroup>,
+    shamir_threshold: Option<usize>,
+    now: Timestamp,
+    key_version: Option<KeyVersion>,
 ) -> Result<Zeroizing<String>, Error> {
     let path = [DATA_KEY.to_string()];
     // SOPS encrypts the whole file, whatever the rules say, and the MAC is
@@ -46,6 +60,7 @@ pub fn encrypt(
         rule: Rule::default(),
         mac_only_encrypted: false,
         version: FORMAT_VERSION.to_string(),
+        key_version,
     };
     let doc = JsonDocument::parse(TEMPLATE)?;
     // An empty file encrypts to "" (SOPS does not encrypt empty values).

@@ -232,6 +232,8 @@ pub fn run(args: MergeDriverArgs) -> Result<i32> {
     let settings = EncryptSettings {
         rule: ours.meta.rule.clone(),
         mac_only_encrypted: ours.meta.mac_only_encrypted,
+        // A merge keeps the data key, so it keeps its version.
+        key_version: ours.meta.key_version.clone(),
     };
     let out = engine::encrypt_with_stash(
         merged_doc.as_ref(),
