@@ -40,13 +40,20 @@ SOPS_AGE_KEY_FILE=key.txt shroud decrypt -i secrets.json")]
     #[command(after_help = "Examples:\n  shroud edit secrets.yaml\n  \
 EDITOR='code --wait' shroud edit config.json\n  shroud edit --age age1... new-secrets.env")]
     Edit(EditArgs),
-    /// Change one existing value in place, e.g. shroud set f.yaml '["db"]["password"]' '"x"'
+    /// Set one value in place (new keys and maps are created), e.g. shroud set f.yaml '["db"]["password"]' '"x"'
     #[command(
         after_help = "Examples:\n  shroud set secrets.yaml '[\"db\"][\"port\"]' 5433\n  \
 shroud set secrets.yaml '[\"db\"][\"password\"]' --value-stdin < pw.json\n  \
 shroud set secrets.yaml '[\"api\"][\"token\"]' --generate --length 40 --charset base64url"
     )]
     Set(SetArgs),
+    /// Remove a key or list item in place, e.g. shroud unset f.yaml '["db"]["old"]'
+    #[command(
+        after_help = "Examples:\n  shroud unset secrets.yaml '[\"db\"][\"password\"]'\n  \
+shroud unset config.json '[\"hosts\"][2]'\n  \
+shroud unset --idempotent app.env '[\"OLD_TOKEN\"]'"
+    )]
+    Unset(UnsetArgs),
     /// Run a command with the file's decrypted top-level values as environment variables
     #[command(
         after_help = "Examples:\n  shroud exec-env secrets.env './deploy.sh'\n  \
@@ -326,6 +333,23 @@ pub struct SetArgs {
     #[arg(long)]
     pub show_once: bool,
     /// Do nothing (and succeed) when the value is already set
+    #[arg(long)]
+    pub idempotent: bool,
+    /// The format (default: from the file name)
+    #[arg(long, value_name = "TYPE")]
+    pub input_type: Option<String>,
+    /// Change the file even if its MAC does not match
+    #[arg(long)]
+    pub ignore_mac: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct UnsetArgs {
+    /// The encrypted file
+    pub file: PathBuf,
+    /// What to remove, e.g. '["db"]["password"]' or '["list"][0]'
+    pub path: String,
+    /// Succeed without changing anything when the path does not exist
     #[arg(long)]
     pub idempotent: bool,
     /// The format (default: from the file name)
