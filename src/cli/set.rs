@@ -126,7 +126,8 @@ pub fn run(args: SetArgs) -> Result<i32> {
             .into());
         }
     };
-    let value = NewValue::from_json(&json).map_err(|e| structure_fail("the value", e))?;
+    let value = NewValue::from_json(&json)
+        .map_err(|e| Fail::new(exit::INVALID_SET_FORMAT, e.to_string()))?;
 
     let format = input_format(args.input_type.as_deref(), Some(file), None)?;
     if format == Format::Binary {
