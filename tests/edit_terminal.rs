@@ -123,7 +123,13 @@ fn vi_in_a_terminal_changes_a_value_that_sops_then_reads() {
     // The decrypted text is on screen in vi.
     t.wait_for_screen("password: old-secret");
     // Change the value with an ex command, then save and quit.
-    t.run(&["send-keys", "-t", "edit", ":%s/old-secret/typed-in-vi/", "Enter"]);
+    t.run(&[
+        "send-keys",
+        "-t",
+        "edit",
+        ":%s/old-secret/typed-in-vi/",
+        "Enter",
+    ]);
     t.wait_for_screen("password: typed-in-vi");
     t.run(&["send-keys", "-t", "edit", ":wq", "Enter"]);
 

@@ -1743,3 +1743,6 @@ impl Splicer for Ini {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
