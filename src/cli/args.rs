@@ -312,7 +312,7 @@ pub struct SetArgs {
     pub file: PathBuf,
     /// Where, e.g. '["db"]["password"]' or '["list"][0]'
     pub path: String,
-    /// The new value as JSON: '"text"', 42, true
+    /// The new value as JSON: '"text"', 42, true, '{"nested": [1]}'
     pub value: Option<String>,
     /// Read the JSON value from this file (keeps it out of argv and history)
     #[arg(long, value_name = "FILE")]

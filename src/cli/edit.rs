@@ -144,18 +144,8 @@ pub fn run(args: EditArgs, config_flag: Option<&Path>) -> Result<i32> {
         .file_name()
         .map_or_else(|| "file".into(), |n| n.to_os_string());
     let tmp = dir.path().join(base);
-    {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        let initial = existing
-            .as_ref()
-            .map_or(new_template, |e| e.plaintext.as_str());
-        f.write_all(initial.as_bytes())?;
-    }
-    // Ctrl-C, SIGTERM, SIGHUP: remove the plaintext before leaving.
+    // Ctrl-C, SIGTERM, SIGHUP: remove the plaintext before leaving. The
+    // handler is in place before the plaintext is written.
     let dir_path = dir.path().to_path_buf();
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
     let handle = signals.handle();
@@ -176,6 +166,17 @@ pub fn run(args: EditArgs, config_flag: Option<&Path>) -> Result<i32> {
             std::process::exit(128 + sig);
         }
     });
+    {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        let initial = existing
+            .as_ref()
+            .map_or(new_template, |e| e.plaintext.as_str());
+        f.write_all(initial.as_bytes())?;
+    }
 
     let result = edit_loop(&args, format, &name, &editor, &tmp, existing, config_flag);
     handle.close();
