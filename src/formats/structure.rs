@@ -192,6 +192,12 @@ pub fn apply(format: Format, src: &str, change: &Change) -> Result<Outcome, Stru
         leaves,
         format,
     };
+    if format == Format::Yaml && yaml_documents(src) > 1 {
+        let path = match change {
+            Change::Set { path, .. } | Change::Unset { path } => path,
+        };
+        return Err(splice_err(path, "the file holds several YAML documents"));
+    }
     let mut phs = Placeholders::new(src)?;
     let (edits, path) = match change {
         Change::Set { path, value } => {
@@ -202,12 +208,10 @@ pub fn apply(format: Format, src: &str, change: &Change) -> Result<Outcome, Stru
             }
             let edits = match tree.locate(path, leaves)? {
                 Found::At(TNode::Leaf(i)) => {
-                    if let (Some((value, text)), LeafKind::Scalar { .. } | LeafKind::Structure(_)) =
+                    if let (Some((value, text)), LeafKind::Scalar { value: old, .. }) =
                         (value.as_scalar(), &leaves[*i].kind)
                     {
-                        if let LeafKind::Scalar { value: old, .. } = &leaves[*i].kind
-                            && old == value
-                        {
+                        if old == value {
                             return Ok(Outcome::Unchanged);
                         }
                         // A scalar over a scalar: the renderer writes it in
@@ -248,7 +252,21 @@ pub fn apply(format: Format, src: &str, change: &Change) -> Result<Outcome, Stru
                         }
                     }
                     let frag = phs.frag(value);
-                    splicer(format).insert(&ctx, container, key, &rest, &frag, path)?
+                    match ctx.leaf_at(container) {
+                        // A null gets the new map or list in its place.
+                        Some(l) if matches!(l.kind, LeafKind::Structure(Shape::Null)) => {
+                            let i = leaves
+                                .iter()
+                                .position(|x| std::ptr::eq(x, l))
+                                .unwrap_or_default();
+                            let inner = match key {
+                                Some(k) => Frag::Map(vec![(k.to_string(), nest(&rest, &frag))]),
+                                None => Frag::List(vec![frag]),
+                            };
+                            splicer(format).replace(&ctx, i, path, &inner)?
+                        }
+                        _ => splicer(format).insert(&ctx, container, key, &rest, &frag, path)?,
+                    }
                 }
             };
             (edits, *path)
@@ -364,8 +382,10 @@ impl Tree {
                         _ => None,
                     };
                     return match (shape, seg) {
-                        (Some(Shape::EmptyMap), PathSeg::Key(_)) => Ok(Found::Missing { depth: i }),
-                        (Some(Shape::EmptyList), PathSeg::Index(0)) => {
+                        (Some(Shape::EmptyMap | Shape::Null), PathSeg::Key(_)) => {
+                            Ok(Found::Missing { depth: i })
+                        }
+                        (Some(Shape::EmptyList | Shape::Null), PathSeg::Index(0)) => {
                             Ok(Found::Missing { depth: i })
                         }
                         (Some(Shape::EmptyList), PathSeg::Index(_)) => {
@@ -547,7 +567,7 @@ fn verify(
             expected.retain(|(loc, d)| {
                 !(loc.len() < path.len()
                     && path.starts_with(loc)
-                    && ["{}", "[]"].contains(&d.as_str()))
+                    && ["{}", "[]", "null"].contains(&d.as_str()))
             });
             flatten(value, &mut path.to_vec(), coerce, &mut expected);
         }
@@ -1144,10 +1164,49 @@ const YAML_FLOW: FlowStyle = FlowStyle {
     brace_pad: "",
 };
 
-/// Block lines for `key: value` at `col`.
+/// How many documents a YAML text holds: a `---` line after data starts
+/// another one.
+fn yaml_documents(src: &str) -> usize {
+    let (mut docs, mut open) = (0, false);
+    for line in src.lines() {
+        if line == "---" || line.starts_with("--- ") || line.starts_with("---\t") {
+            docs += 1;
+            open = true;
+        } else if line == "..." {
+            open = false;
+        } else if !open && !line.trim().is_empty() && !line.trim_start().starts_with('#') {
+            docs += 1;
+            open = true;
+        }
+    }
+    docs
+}
+
+/// The file's indentation step: how much deeper a nested map's keys sit
+/// than its parent's key, from the first nested key found (2 if none).
+fn yaml_unit(ctx: &Ctx) -> usize {
+    for l in ctx
+        .leaves
+        .iter()
+        .filter(|l| !l.is_comment() && l.span.is_some())
+    {
+        if let [PathSeg::Key(_), PathSeg::Key(_), ..] = l.loc.as_slice()
+            && let (Some(a), Some(b)) = (chain_pos(ctx, l, 0), chain_pos(ctx, l, 1))
+        {
+            let (la, lb) = (line_start(ctx.src, a), line_start(ctx.src, b));
+            if b - lb > a - la && la != lb {
+                return (b - lb) - (a - la);
+            }
+        }
+    }
+    2
+}
+
+/// Block lines for `key: value` at `col`, nested blocks `unit` deeper.
 fn yaml_block_entry(
     out: &mut String,
     col: usize,
+    unit: usize,
     key: &str,
     f: &Frag,
 ) -> Result<(), StructureError> {
@@ -1158,13 +1217,13 @@ fn yaml_block_entry(
         Frag::Map(es) if !es.is_empty() => {
             out.push('\n');
             for (k, v) in es {
-                yaml_block_entry(out, col + 2, k, v)?;
+                yaml_block_entry(out, col + unit, unit, k, v)?;
             }
         }
         Frag::List(items) if !items.is_empty() => {
             out.push('\n');
             for v in items {
-                yaml_block_item(out, col + 2, v)?;
+                yaml_block_item(out, col + unit, v)?;
             }
         }
         other => {
@@ -1214,7 +1273,7 @@ impl Splicer for Yaml {
             text.push('\n');
         }
         match key {
-            Some(k) => yaml_block_entry(&mut text, col, k, &value)?,
+            Some(k) => yaml_block_entry(&mut text, col, yaml_unit(ctx), k, &value)?,
             None => yaml_block_item(&mut text, col, &value)?,
         }
         Ok(vec![Edit::insert(at, text)])
@@ -1227,8 +1286,21 @@ impl Splicer for Yaml {
         _path: &[PathSeg],
         value: &Frag,
     ) -> Result<Vec<Edit>, StructureError> {
-        let text = flow_text(&YAML_FLOW, value, None, "yaml")?;
-        Ok(vec![Edit::new(span_of(&ctx.leaves[leaf]), text)])
+        let span = span_of(&ctx.leaves[leaf]);
+        let mut text = flow_text(&YAML_FLOW, value, None, "yaml")?;
+        if span.is_empty() {
+            // `key:` with no value: the new one goes after the colon.
+            let rest = &ctx.src[span.start..line_end(ctx.src, span.start)];
+            let at = match rest.find(':') {
+                Some(i) if rest[..i].trim().is_empty() || rest[..i].ends_with(['"', '\'']) => {
+                    span.start + i + 1
+                }
+                _ => span.start,
+            };
+            text.insert(0, ' ');
+            return Ok(vec![Edit::insert(at, text)]);
+        }
+        Ok(vec![Edit::new(span, text)])
     }
 
     fn remove(&self, ctx: &Ctx, path: &[PathSeg]) -> Result<Vec<Edit>, StructureError> {

@@ -181,3 +181,36 @@ fn wrong_paths_name_the_path() {
         Outcome::Unchanged
     ));
 }
+
+#[test]
+fn nulls_take_new_maps_and_lists() {
+    let src = "a:\n  b:\n  c: 1\n";
+    assert_eq!(
+        set(Format::Yaml, src, r#"["a"]["b"]"#, r#""now""#).unwrap(),
+        "a:\n  b: now\n  c: 1\n"
+    );
+    assert_eq!(
+        set(Format::Yaml, src, r#"["a"]["b"]["x"]"#, "1").unwrap(),
+        "a:\n  b: {x: 1}\n  c: 1\n"
+    );
+    assert_eq!(
+        set(Format::Json, "{\"a\": null}", r#"["a"][0]"#, "1").unwrap(),
+        "{\"a\": [1]}"
+    );
+}
+
+#[test]
+fn yaml_nested_blocks_use_the_files_indentation() {
+    assert_eq!(
+        set(Format::Yaml, "a:\n    b: 1\n", r#"["a"]["c"]["d"]"#, "1").unwrap(),
+        "a:\n    b: 1\n    c:\n        d: 1\n"
+    );
+}
+
+#[test]
+fn several_yaml_documents_are_refused() {
+    assert_eq!(yaml_documents("# c\n---\na: 1\n"), 1);
+    assert_eq!(yaml_documents("a: 1\n---\nb: 1\n"), 2);
+    let e = set(Format::Yaml, "---\na: 1\n---\nb: 2\n", r#"["c"]"#, "1").unwrap_err();
+    assert!(e.to_string().contains("several YAML documents"), "{e}");
+}
