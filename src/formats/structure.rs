@@ -982,12 +982,7 @@ fn flow_text(
                         "{}{}{}",
                         (style.key)(k),
                         style.assign,
-                        flow_text(
-                            style,
-                            v,
-                            inner.as_deref().map(|i| (i, pretty.unwrap().1)),
-                            format
-                        )?
+                        flow_text(style, v, inner.as_deref().zip(pretty.map(|p| p.1)), format)?
                     ))
                 })
                 .collect::<Result<Vec<_>, StructureError>>()?;
@@ -1007,14 +1002,7 @@ fn flow_text(
             let inner = pretty.map(|(ind, unit)| format!("{ind}{unit}"));
             let parts = items
                 .iter()
-                .map(|v| {
-                    flow_text(
-                        style,
-                        v,
-                        inner.as_deref().map(|i| (i, pretty.unwrap().1)),
-                        format,
-                    )
-                })
+                .map(|v| flow_text(style, v, inner.as_deref().zip(pretty.map(|p| p.1)), format))
                 .collect::<Result<Vec<_>, StructureError>>()?;
             match (&inner, pretty) {
                 (Some(inner), Some((ind, _))) => {
@@ -1759,7 +1747,7 @@ impl Splicer for Ini {
                 let entries: Vec<(String, &Frag)> = match (rest, value) {
                     ([k], v) => vec![(k.clone(), v)],
                     (_, Frag::Map(es)) => es.iter().map(|(k, v)| (k.clone(), v)).collect(),
-                    _ => unreachable!(),
+                    _ => return Err(deeper()),
                 };
                 let mut text = format!("{nl}\n[{key}]\n");
                 for (k, v) in entries {
