@@ -1302,10 +1302,29 @@ impl Splicer for Yaml {
             .ok_or_else(|| splice_err(path, "its key was not found"))?;
         let ls = line_start(ctx.src, tok);
         if !ctx.src[ls..tok].bytes().all(|c| c == b' ') {
-            return Err(splice_err(
-                path,
-                "it shares its line with its parent (`- key: value`)",
-            ));
+            // The first key of a map in a list item, on the dash's line
+            // (`- a: 1`): the next key moves up onto the dash line, or the
+            // item becomes `{}` if it had no other key.
+            let on_dash = ctx.src[ls..tok].trim_end().ends_with('-')
+                && ctx.src[ls..tok].bytes().all(|c| c == b' ' || c == b'-');
+            if !on_dash || !matches!(path.last(), Some(PathSeg::Key(_))) {
+                return Err(splice_err(path, "it shares its line with other text"));
+            }
+            let next = ctx
+                .under(parent)
+                .filter(|l| l.span.is_some() && span_of(l).start > tok)
+                .find(|l| l.loc.len() > parent.len() && l.loc[parent.len()] != path[parent.len()])
+                .and_then(|l| chain_pos(ctx, l, parent.len()));
+            return Ok(vec![match next {
+                Some(next) => Edit::new(tok..next, ""),
+                None => {
+                    let mut end = span_of(last).end;
+                    if end > tok && ctx.bytes()[end - 1] == b'\n' {
+                        end -= 1;
+                    }
+                    Edit::new(tok..end, "{}")
+                }
+            }]);
         }
         let end = after_value_line(ctx.src, span_of(last).end);
         let mut edits = vec![Edit::new(ls..end, "")];

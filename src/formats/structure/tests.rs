@@ -214,3 +214,16 @@ fn several_yaml_documents_are_refused() {
     let e = set(Format::Yaml, "---\na: 1\n---\nb: 2\n", r#"["c"]"#, "1").unwrap_err();
     assert!(e.to_string().contains("several YAML documents"), "{e}");
 }
+
+#[test]
+fn yaml_unset_of_a_key_on_a_list_dash_line() {
+    let src = "l:\n  - a: 1\n    b: 2\n  - c: 3\nz: 0\n";
+    assert_eq!(
+        unset(Format::Yaml, src, r#"["l"][0]["a"]"#).unwrap(),
+        "l:\n  - b: 2\n  - c: 3\nz: 0\n"
+    );
+    assert_eq!(
+        unset(Format::Yaml, src, r#"["l"][1]["c"]"#).unwrap(),
+        "l:\n  - a: 1\n    b: 2\n  - {}\nz: 0\n"
+    );
+}
