@@ -37,15 +37,19 @@ impl Tally {
         }
     }
 
-    fn check(&self, name: &str, min_ok_percent: usize) {
+    /// A complaint when fewer than `min_ok_percent` of the changes worked.
+    fn check(&self, name: &str, min_ok_percent: usize) -> Option<String> {
         let total = self.ok + self.refused.len();
-        assert!(total > 100, "{name}: only {total} changes tried");
-        assert!(
-            self.ok * 100 >= total * min_ok_percent,
-            "{name}: {} of {total} changes refused:\n{}",
-            self.refused.len(),
-            self.refused.join("\n")
-        );
+        if total < 100 {
+            return Some(format!("{name}: only {total} changes tried"));
+        }
+        (self.ok * 100 < total * min_ok_percent).then(|| {
+            format!(
+                "{name}: {} of {total} changes refused:\n{}",
+                self.refused.len(),
+                self.refused.join("\n")
+            )
+        })
     }
 }
 
@@ -146,7 +150,15 @@ fn corpus_files_take_new_keys_items_and_removals() {
             );
         }
     }
-    sets.check("set of a new key", 98);
-    appends.check("list append", 95);
-    unsets.check("unset", 90);
+    // Measured: every new key and every removal works on these files; two
+    // appends are refused (a list whose only item is an empty `-`).
+    let problems: Vec<String> = [
+        sets.check("set of a new key", 100),
+        appends.check("list append", 99),
+        unsets.check("unset", 100),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -1056,9 +1056,11 @@ fn flow_insert(
     let Some((after, close)) = flow_end(ctx, container, list, path) else {
         return Ok(None);
     };
-    let last = ctx.last_under(container, path)?;
-    let tok = chain_pos(ctx, last, container.len())
-        .ok_or_else(|| splice_err(path, "the last item's start was not found"))?;
+    // The separator the items use: the whitespace before the first one
+    // (the first leaf is first at every level, so its chain is found).
+    let first = ctx.first_under(container, path)?;
+    let tok = chain_pos(ctx, first, container.len())
+        .ok_or_else(|| splice_err(path, "the first item's start was not found"))?;
     let sep = &ctx.src[skip_ws_back(ctx.src, tok)..tok];
     let pretty = if sep.contains('\n') {
         let ind = &sep[sep.rfind('\n').map_or(0, |i| i + 1)..];
