@@ -157,8 +157,9 @@ fn bad_paths_and_values_are_refused_and_nothing_is_written() {
             .code(),
         Some(7)
     );
-    let o = set(dir.path(), &file, &[r#"["missing"]"#, r#""x""#]);
+    // A key inside a scalar: exit 1, naming the path.
+    let o = set(dir.path(), &file, &[r#"["a"]["x"]"#, r#""x""#]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stderr).contains(r#"["missing"]"#));
+    assert!(String::from_utf8_lossy(&o.stderr).contains(r#"["a"]["x"]"#));
     assert_eq!(fs::read(&file).unwrap(), before);
 }

@@ -64,13 +64,20 @@ SOPS_AGE_KEY_FILE=key.txt shroud decrypt -i secrets.json")]
     #[command(after_help = "Examples:\n  shroud edit secrets.yaml\n  \
 EDITOR='code --wait' shroud edit config.json\n  shroud edit --age age1... new-secrets.env")]
     Edit(EditArgs),
-    /// Change one existing value in place (the value is JSON: '"text"', 42, true)
+    /// Set one value in place, creating new keys and maps (the value is JSON: '"text"', 42, true)
     #[command(
         after_help = "Examples:\n  shroud set secrets.yaml '[\"db\"][\"port\"]' 5433\n  \
 shroud set secrets.yaml '[\"db\"][\"password\"]' --value-stdin < pw.json\n  \
 shroud set secrets.yaml '[\"api\"][\"token\"]' --generate --length 40 --charset base64url"
     )]
     Set(SetArgs),
+    /// Remove a key or list item in place, e.g. shroud unset f.yaml '["db"]["old"]'
+    #[command(
+        after_help = "Examples:\n  shroud unset secrets.yaml '[\"db\"][\"password\"]'\n  \
+shroud unset config.json '[\"hosts\"][2]'\n  \
+shroud unset --idempotent app.env '[\"OLD_TOKEN\"]'"
+    )]
+    Unset(UnsetArgs),
     /// Run a command with the file's decrypted top-level values as environment variables
     #[command(
         after_help = "Examples:\n  shroud exec-env secrets.env './deploy.sh'\n  \
@@ -454,7 +461,7 @@ pub struct SetArgs {
     pub file: PathBuf,
     /// Where, e.g. '["db"]["password"]' or '["list"][0]'
     pub path: String,
-    /// The new value as JSON: '"text"', 42, true
+    /// The new value as JSON: '"text"', 42, true, '{"nested": [1]}'
     pub value: Option<String>,
     /// Read the JSON value from this file (keeps it out of argv and history)
     #[arg(long, value_name = "FILE", help_heading = "Input/Output")]
@@ -475,6 +482,23 @@ pub struct SetArgs {
     #[arg(long, help_heading = "Generated secrets")]
     pub show_once: bool,
     /// Do nothing (and succeed) when the value is already set
+    #[arg(long)]
+    pub idempotent: bool,
+    /// The format (default: from the file name)
+    #[arg(long, value_name = "TYPE")]
+    pub input_type: Option<String>,
+    /// Change the file even if its MAC does not match
+    #[arg(long)]
+    pub ignore_mac: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct UnsetArgs {
+    /// The encrypted file
+    pub file: PathBuf,
+    /// What to remove, e.g. '["db"]["password"]' or '["list"][0]'
+    pub path: String,
+    /// Succeed without changing anything when the path does not exist
     #[arg(long)]
     pub idempotent: bool,
     /// The format (default: from the file name)

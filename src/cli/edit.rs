@@ -7,6 +7,7 @@ use std::io::{IsTerminal, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
@@ -99,6 +100,11 @@ fn private_dir() -> Result<tempfile::TempDir> {
         .context("could not create a private temporary folder")
 }
 
+/// The running editor's pid (0 when none), for the signal thread.
+static EDITOR_PID: AtomicI32 = AtomicI32::new(0);
+/// Set by the signal thread before it stops the editor.
+static SIGNALLED: AtomicBool = AtomicBool::new(false);
+
 /// While plaintext is held, the process must not dump core.
 fn disable_core_dumps() {
     let zero = libc::rlimit {
@@ -140,6 +146,28 @@ pub fn run(args: EditArgs, config_flag: Option<&Path>) -> Result<i32> {
         .file_name()
         .map_or_else(|| "file".into(), |n| n.to_os_string());
     let tmp = dir.path().join(base);
+    // Ctrl-C, SIGTERM, SIGHUP: remove the plaintext before leaving. The
+    // handler is in place before the plaintext is written.
+    let dir_path = dir.path().to_path_buf();
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+    let handle = signals.handle();
+    std::thread::spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            // Pass the signal on to the editor (a SIGTERM sent to shroud
+            // alone would leave it editing a deleted file), then remove
+            // the plaintext and leave with the shell's code for a signal.
+            SIGNALLED.store(true, Ordering::SeqCst);
+            let pid = EDITOR_PID.load(Ordering::SeqCst);
+            if pid > 0 {
+                // SAFETY: kill(2) on the pid of our own editor child.
+                unsafe {
+                    libc::kill(pid, sig);
+                }
+            }
+            let _ = fs::remove_dir_all(&dir_path);
+            std::process::exit(128 + sig);
+        }
+    });
     {
         let mut f = OpenOptions::new()
             .write(true)
@@ -151,16 +179,6 @@ pub fn run(args: EditArgs, config_flag: Option<&Path>) -> Result<i32> {
             .map_or(new_template, |e| e.plaintext.as_str());
         f.write_all(initial.as_bytes())?;
     }
-    // Ctrl-C, SIGTERM, SIGHUP: remove the plaintext before leaving.
-    let dir_path = dir.path().to_path_buf();
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
-    let handle = signals.handle();
-    std::thread::spawn(move || {
-        if let Some(sig) = signals.forever().next() {
-            let _ = fs::remove_dir_all(&dir_path);
-            std::process::exit(128 + sig);
-        }
-    });
 
     let result = edit_loop(&args, format, &name, &editor, &tmp, existing, config_flag);
     handle.close();
@@ -182,7 +200,18 @@ fn edit_loop(
         let status = Command::new(&editor[0])
             .args(&editor[1..])
             .arg(tmp)
-            .status();
+            .spawn()
+            .and_then(|mut child| {
+                EDITOR_PID.store(child.id() as i32, Ordering::SeqCst);
+                let status = child.wait();
+                EDITOR_PID.store(0, Ordering::SeqCst);
+                // The editor ended because shroud was signalled: the signal
+                // thread is cleaning up and will exit with the signal's code.
+                while SIGNALLED.load(Ordering::SeqCst) {
+                    std::thread::park();
+                }
+                status
+            });
         match status {
             Ok(s) if s.success() => {}
             Ok(s) => {

@@ -19,6 +19,7 @@ mod reopen;
 mod set;
 mod status;
 pub mod ui;
+mod unset;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -82,6 +83,7 @@ pub fn main() -> ExitCode {
         Command::Decrypt(a) => decrypt::run(a).map(|()| 0),
         Command::Edit(a) => edit::run(a, cli.config.as_deref()),
         Command::Set(a) => set::run(a),
+        Command::Unset(a) => unset::run(a),
         Command::ExecEnv(a) => exec::run_env(a),
         Command::ExecFile(a) => exec::run_file(a),
         Command::Rotate(a) => keys_cmd::run_rotate(a),

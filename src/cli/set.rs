@@ -1,6 +1,7 @@
-//! `shroud set FILE PATH [VALUE]`: change one value in place, keeping
-//! every other ciphertext (so git shows the one value plus lastmodified and
-//! mac).
+//! `shroud set FILE PATH [VALUE]`: change or add one value in place,
+//! keeping every other ciphertext (so git shows the changed lines plus
+//! lastmodified and mac). The text change itself is
+//! [`shroud::formats::structure`]'s.
 
 use std::io::{IsTerminal, Read};
 use std::path::Path;
@@ -9,12 +10,12 @@ use anyhow::{Context, Result};
 use zeroize::Zeroizing;
 
 use super::args::SetArgs;
-use super::reopen::reopen;
+use super::reopen::{Existing, reopen};
 use super::{Destination, Fail, input_format, io, warn, write_output};
-use shroud::document::{Decrypted, LeafKind, Replacement, Value};
 use shroud::engine::{self, EncryptSettings};
 use shroud::error::exit;
 use shroud::formats::Format;
+use shroud::formats::structure::{self, Change, NewValue, Outcome, StructureError};
 
 /// Characters for `--generate`.
 fn charset(name: &str) -> Result<&'static [u8]> {
@@ -43,34 +44,49 @@ fn generate(length: usize, set: &[u8]) -> Zeroizing<String> {
     out
 }
 
-/// The new value: JSON as sops takes it, but numbers keep their type.
-fn parse_value(json: &str) -> Result<(Value, Zeroizing<String>)> {
-    let bad = |m: &str| {
-        Fail::new(
-            exit::INVALID_SET_FORMAT,
-            format!("the value must be a JSON scalar ({m})"),
-        )
+/// A structural error as the user sees it: the file name, the sops exit
+/// code (7 for a bad value, 1 otherwise, as sops uses).
+pub(super) fn structure_fail(name: &str, e: StructureError) -> anyhow::Error {
+    let code = match &e {
+        StructureError::BadValue(_) => exit::INVALID_SET_FORMAT,
+        StructureError::Format(f) => f.exit_code(),
+        _ => exit::GENERIC,
     };
-    let v: serde_json::Value = serde_json::from_str(json.trim())
-        .map_err(|_| bad("write strings with quotes: '\"text\"'"))?;
-    let token = json.trim().to_string();
-    Ok(match v {
-        serde_json::Value::String(s) => {
-            let text = Zeroizing::new(s.clone());
-            (Value::str(s), text)
-        }
-        serde_json::Value::Bool(b) => (Value::Bool(b), Zeroizing::new(b.to_string())),
-        serde_json::Value::Number(n) => match n.as_i64() {
-            Some(i) if !token.contains(['.', 'e', 'E']) => (Value::Int(i), Zeroizing::new(token)),
-            _ => {
-                let f = n
-                    .as_f64()
-                    .ok_or_else(|| bad("the number is out of range"))?;
-                (Value::Float(f), Zeroizing::new(token))
-            }
-        },
-        _ => return Err(bad("maps, lists and null cannot be set yet; use shroud edit").into()),
-    })
+    Fail::new(code, format!("{name}: {e}")).into()
+}
+
+/// Encrypt the changed plaintext with the file's key, reusing the IV of
+/// every unchanged value, and write it in place.
+pub(super) fn write_changed(
+    file: &Path,
+    format: Format,
+    existing: &mut Existing,
+    plaintext: &str,
+) -> Result<()> {
+    let name = file.display().to_string();
+    let changed_doc = format
+        .parse(plaintext)
+        .with_context(|| format!("{name} after the change"))?;
+    let meta = existing.meta.clone();
+    let settings = EncryptSettings {
+        rule: meta.rule.clone(),
+        mac_only_encrypted: meta.mac_only_encrypted,
+        // Same data key, so the same key version.
+        key_version: meta.key_version.clone(),
+    };
+    let out = engine::encrypt_with_stash(
+        changed_doc.as_ref(),
+        &existing.key,
+        meta.key_groups.clone(),
+        meta.shamir_threshold,
+        &settings,
+        engine::now_utc(),
+        &mut existing.stash,
+    )?;
+    for w in &out.warnings {
+        warn(&format!("{name}: {w}"));
+    }
+    write_output(&Destination::File(file.to_path_buf()), out.text.as_bytes())
 }
 
 pub fn run(args: SetArgs) -> Result<i32> {
@@ -112,7 +128,8 @@ pub fn run(args: SetArgs) -> Result<i32> {
             .into());
         }
     };
-    let (value, text) = parse_value(&json)?;
+    let value = NewValue::from_json(&json)
+        .map_err(|e| Fail::new(exit::INVALID_SET_FORMAT, e.to_string()))?;
 
     let format = input_format(args.input_type.as_deref(), Some(file), None)?;
     if format == Format::Binary {
@@ -123,47 +140,18 @@ pub fn run(args: SetArgs) -> Result<i32> {
         .into());
     }
     let mut existing = reopen(file, format, args.ignore_mac)?;
-    // Change the one value in the plaintext, in its own style.
-    let plain_doc = format.parse(&existing.plaintext)?;
-    let shown_path: String = path.iter().map(|s| s.to_string()).collect();
-    let Some(i) = plain_doc.leaves().iter().position(|l| {
-        l.loc == path && matches!(l.kind, LeafKind::Scalar { .. } | LeafKind::Structure(_))
-    }) else {
-        return Err(Fail::new(
-            exit::GENERIC,
-            format!("{name}: {shown_path} is not a value in the file (set changes existing values; use shroud edit to add keys)"),
-        )
-        .into());
+    let change = Change::Set {
+        path: &path,
+        value: &value,
     };
-    if let LeafKind::Scalar { value: old, .. } = &plain_doc.leaves()[i].kind
-        && *old == value
-        && args.idempotent
+    let plaintext = match structure::apply(format, &existing.plaintext, &change)
+        .map_err(|e| structure_fail(&name, e))?
     {
-        return Ok(0);
-    }
-    let mut set_edits = vec![Replacement::Keep; plain_doc.leaves().len()];
-    set_edits[i] = Replacement::Decrypted(Decrypted::Scalar { value, text });
-    let changed = Zeroizing::new(plain_doc.render(&set_edits, None)?.text);
-    let changed_doc = format
-        .parse(&changed)
-        .with_context(|| format!("{name} after the change"))?;
-    let meta = existing.meta.clone();
-    let settings = EncryptSettings {
-        rule: meta.rule.clone(),
-        mac_only_encrypted: meta.mac_only_encrypted,
-        // Same data key, so the same key version.
-        key_version: meta.key_version.clone(),
+        Outcome::Changed(text) => text,
+        Outcome::Unchanged if args.idempotent => return Ok(0),
+        Outcome::Unchanged => existing.plaintext.clone(),
     };
-    let out = engine::encrypt_with_stash(
-        changed_doc.as_ref(),
-        &existing.key,
-        meta.key_groups.clone(),
-        meta.shamir_threshold,
-        &settings,
-        engine::now_utc(),
-        &mut existing.stash,
-    )?;
-    write_output(&Destination::File(file.clone()), out.text.as_bytes())?;
+    write_changed(file, format, &mut existing, &plaintext)?;
     if let Some(secret) = shown {
         if std::io::stderr().is_terminal() {
             eprintln!("{}", secret.as_str());

@@ -259,6 +259,18 @@ impl Parser<'_> {
         self.values.push(None);
     }
 
+    /// A section without keys: a structure leaf on its name.
+    fn empty_map(&mut self, section: &str, span: Range<usize>) {
+        self.leaves.push(Leaf {
+            path: vec![section.to_string()],
+            loc: vec![PathSeg::Key(section.to_string())],
+            depth: 1,
+            kind: LeafKind::Structure(crate::document::Shape::EmptyMap),
+            span: Some(span),
+        });
+        self.values.push(None);
+    }
+
     fn flush_comments(&mut self, section: &str) {
         for span in std::mem::take(&mut self.pending) {
             self.comment_leaf(section, span);
@@ -288,6 +300,10 @@ impl<'a> IniDocument<'a> {
         let mut auto_count = 1usize;
         let mut sops_region: Option<Range<usize>> = None;
         let mut meta_entries: Vec<(String, Range<usize>, usize)> = Vec::new();
+        // The open section's name span while it has no keys yet: a section
+        // that ends without any is reported as an empty map, so that paths
+        // (`set`, `unset`) and conversion see it as sops does.
+        let mut empty_section: Option<Range<usize>> = None;
 
         // go-ini skips a UTF-8 byte order mark.
         let mut pos = if src.starts_with('\u{feff}') { 3 } else { 0 };
@@ -320,6 +336,9 @@ impl<'a> IniDocument<'a> {
                 // `ENC[...]` ends in one, so encrypting it would rename the
                 // section for sops. (sops itself moves such comments above
                 // the header, so its files never have them.)
+                if let Some(span) = empty_section.take() {
+                    p.empty_map(&section, span);
+                }
                 if name == SOPS_SECTION {
                     if sops_region.is_some() {
                         return Err(syntax(src, ks, "a second [sops] section"));
@@ -337,6 +356,7 @@ impl<'a> IniDocument<'a> {
                     in_sops = false;
                     p.flush_comments(name);
                     last_data_section = name.to_string();
+                    empty_section = Some(ks + 1..close);
                 }
                 section = name.to_string();
                 seen_keys.clear();
@@ -385,6 +405,7 @@ impl<'a> IniDocument<'a> {
                     code: exit::COULD_NOT_READ_INPUT,
                 });
             }
+            empty_section = None;
             p.leaves.push(Leaf {
                 path: vec![section.clone(), key.clone()],
                 loc: vec![PathSeg::Key(section.clone()), PathSeg::Key(key)],
@@ -404,6 +425,9 @@ impl<'a> IniDocument<'a> {
                 p.pending.push(comment_span(src, c));
             }
             p.flush_comments(&section);
+        }
+        if let Some(span) = empty_section.take() {
+            p.empty_map(&section, span);
         }
         let tail_section = last_data_section.clone();
         p.flush_comments(&tail_section);

@@ -10,6 +10,7 @@ mod flatten;
 pub mod ini;
 pub mod json;
 pub mod splice;
+pub mod structure;
 #[cfg(test)]
 mod test_support;
 pub mod toml;

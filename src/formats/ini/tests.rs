@@ -1,5 +1,5 @@
 use super::*;
-use crate::document::ValueType;
+use crate::document::{Shape, ValueType};
 use crate::formats::Format;
 use crate::formats::test_support as interop;
 use crate::formats::test_support::fake_enc;
@@ -44,7 +44,11 @@ fn crypt_round_trip(src: &str) -> (String, String) {
         .leaves()
         .iter()
         .enumerate()
-        .map(|(i, l)| Replacement::Encrypted(fake_enc(i, ty(l))))
+        .map(|(i, l)| match l.kind {
+            // Empty sections: the engine never encrypts structure.
+            LeafKind::Structure(_) => Replacement::Keep,
+            _ => Replacement::Encrypted(fake_enc(i, ty(l))),
+        })
         .collect();
     let meta = sample_meta();
     let enc = doc.render(&enc_edits, Some(&meta)).unwrap().text;
@@ -54,6 +58,10 @@ fn crypt_round_trip(src: &str) -> (String, String) {
     for (i, (a, b)) in doc.leaves().iter().zip(doc2.leaves()).enumerate() {
         assert_eq!(a.path, b.path);
         assert_eq!(a.is_comment(), b.is_comment());
+        if matches!(a.kind, LeafKind::Structure(_)) {
+            assert!(matches!(b.kind, LeafKind::Structure(_)), "{enc}");
+            continue;
+        }
         assert_eq!(leaf_text(b), fake_enc(i, ty(a)), "{enc}");
     }
     let keep = vec![Replacement::Keep; doc2.leaves().len()];
@@ -332,4 +340,20 @@ fn shroud_decrypts_what_sops_writes() {
     let triple = sops_enc.replace(&escaped, &format!("\"\"\"{armored}\"\"\""));
     assert_ne!(triple, sops_enc);
     assert_eq!(interop::shroud_decrypt(Format::Ini, &triple), by_shroud);
+}
+
+#[test]
+fn an_empty_section_is_an_empty_map() {
+    let src = "[empty]\n; note\n[full]\nk = v\n[last]\n";
+    let doc = IniDocument::parse(src).unwrap();
+    let empties: Vec<(&str, &str)> = doc
+        .leaves()
+        .iter()
+        .filter(|l| matches!(l.kind, LeafKind::Structure(Shape::EmptyMap)))
+        .map(|l| (l.path[0].as_str(), &src[l.span.clone().unwrap()]))
+        .collect();
+    assert_eq!(empties, [("empty", "empty"), ("last", "last")]);
+    // Nothing about it changes the text.
+    let keep = vec![Replacement::Keep; doc.leaves().len()];
+    assert_eq!(doc.render(&keep, None).unwrap().text, src);
 }

@@ -1,0 +1,229 @@
+//! Structural changes on plaintext, per format: the exact text produced.
+
+use super::*;
+
+fn path(expr: &str) -> Vec<PathSeg> {
+    crate::treepath::parse(expr).unwrap()
+}
+
+fn set(format: Format, src: &str, p: &str, json: &str) -> Result<String, StructureError> {
+    let value = NewValue::from_json(json)?;
+    let p = path(p);
+    match apply(
+        format,
+        src,
+        &Change::Set {
+            path: &p,
+            value: &value,
+        },
+    )? {
+        Outcome::Changed(t) => Ok(t.to_string()),
+        Outcome::Unchanged => Ok(src.to_string()),
+    }
+}
+
+fn unset(format: Format, src: &str, p: &str) -> Result<String, StructureError> {
+    let p = path(p);
+    match apply(format, src, &Change::Unset { path: &p })? {
+        Outcome::Changed(t) => Ok(t.to_string()),
+        Outcome::Unchanged => Ok(src.to_string()),
+    }
+}
+
+#[test]
+fn yaml_block_entries_follow_their_siblings() {
+    let src = "a:\n  s: |\n    one\n    two\n# end\nb: 1\n";
+    assert_eq!(
+        set(Format::Yaml, src, r#"["a"]["t"]"#, r#""x""#).unwrap(),
+        "a:\n  s: |\n    one\n    two\n  t: x\n# end\nb: 1\n"
+    );
+    // A list whose dashes sit at the key's column.
+    let src = "hosts:\n- name: a\n  port: 1\n- name: b\nz: 1\n";
+    assert_eq!(
+        set(Format::Yaml, src, r#"["hosts"][1]["port"]"#, "2").unwrap(),
+        "hosts:\n- name: a\n  port: 1\n- name: b\n  port: 2\nz: 1\n"
+    );
+    assert_eq!(
+        set(Format::Yaml, src, r#"["hosts"][2]"#, r#""c""#).unwrap(),
+        "hosts:\n- name: a\n  port: 1\n- name: b\n- c\nz: 1\n"
+    );
+    assert_eq!(
+        unset(Format::Yaml, src, r#"["hosts"][0]"#).unwrap(),
+        "hosts:\n- name: b\nz: 1\n"
+    );
+    // Numbers keep their type and token; strings that look like other
+    // types are quoted by the renderer.
+    assert_eq!(
+        set(
+            Format::Yaml,
+            "a: 1\n",
+            r#"["b"]"#,
+            r#"{"i": 7, "f": 1.50, "s": "true"}"#
+        )
+        .unwrap(),
+        "a: 1\nb:\n  f: 1.5\n  i: 7\n  s: \"true\"\n"
+    );
+    // No final newline: one is added before the new line.
+    assert_eq!(
+        set(Format::Yaml, "a: 1", r#"["b"]"#, "2").unwrap(),
+        "a: 1\nb: 2\n"
+    );
+}
+
+#[test]
+fn yaml_unset_keeps_a_collection_rather_than_leaving_null() {
+    assert_eq!(
+        unset(Format::Yaml, "a:\n  b: 1\nc: 2\n", r#"["a"]["b"]"#).unwrap(),
+        "a: {}\nc: 2\n"
+    );
+    assert_eq!(
+        unset(Format::Yaml, "l:\n  - 1\nc: 2\n", r#"["l"][0]"#).unwrap(),
+        "l: []\nc: 2\n"
+    );
+    assert_eq!(
+        unset(Format::Yaml, "a: {b: 1, c: [1, 2]}\n", r#"["a"]["c"][1]"#).unwrap(),
+        "a: {b: 1, c: [1]}\n"
+    );
+}
+
+#[test]
+fn json_commas_and_indentation() {
+    let src = "{\n    \"a\": 1,\n    \"b\": [\n        true\n    ]\n}\n";
+    assert_eq!(
+        set(Format::Json, src, r#"["c"]"#, r#"{"d": [1]}"#).unwrap(),
+        "{\n    \"a\": 1,\n    \"b\": [\n        true\n    ],\n    \"c\": {\n        \"d\": [\n            1\n        ]\n    }\n}\n"
+    );
+    assert_eq!(
+        unset(Format::Json, src, r#"["a"]"#).unwrap(),
+        "{\n    \"b\": [\n        true\n    ]\n}\n"
+    );
+    assert_eq!(
+        unset(Format::Json, src, r#"["b"]"#).unwrap(),
+        "{\n    \"a\": 1\n}\n"
+    );
+    assert_eq!(
+        set(Format::Json, "{\"e\": {}}", r#"["e"]["k"]"#, "1").unwrap(),
+        "{\"e\": {\"k\": 1}}"
+    );
+}
+
+#[test]
+fn toml_tables_and_dotted_keys() {
+    let src = "top = 1\n\n[db]\nuser = \"app\"\n\n[db.sub]\nk = 1\n";
+    assert_eq!(
+        set(Format::Toml, src, r#"["db"]["tls"]["on"]"#, "true").unwrap(),
+        "top = 1\n\n[db]\nuser = \"app\"\ntls.on = true\n\n[db.sub]\nk = 1\n"
+    );
+    assert_eq!(
+        set(Format::Toml, src, r#"["new"]"#, "2").unwrap(),
+        "top = 1\nnew = 2\n\n[db]\nuser = \"app\"\n\n[db.sub]\nk = 1\n"
+    );
+    assert_eq!(
+        unset(Format::Toml, src, r#"["db"]["sub"]"#).unwrap(),
+        "top = 1\n\n[db]\nuser = \"app\"\n\n"
+    );
+    assert!(matches!(
+        set(Format::Toml, src, r#"["n"]"#, "null"),
+        Err(StructureError::Unsupported { .. })
+    ));
+}
+
+#[test]
+fn flat_formats_refuse_depth() {
+    assert!(matches!(
+        set(Format::Dotenv, "A=1\n", r#"["B"]["c"]"#, "1"),
+        Err(StructureError::Unsupported { .. })
+    ));
+    assert!(matches!(
+        set(Format::Ini, "[s]\na = 1\n", r#"["s"]["b"]["c"]"#, "1"),
+        Err(StructureError::Unsupported { .. })
+    ));
+    assert_eq!(
+        set(Format::Dotenv, "A=1", r#"["B"]"#, "2").unwrap(),
+        "A=1\nB=2\n"
+    );
+    assert_eq!(
+        set(
+            Format::Ini,
+            "[s]\na = 1\n\n[t]\n",
+            r#"["s"]["b"]"#,
+            r#""x y""#
+        )
+        .unwrap(),
+        "[s]\na = 1\nb = x y\n\n[t]\n"
+    );
+}
+
+#[test]
+fn wrong_paths_name_the_path() {
+    let e = set(Format::Yaml, "a: 1\n", r#"["a"]["b"]"#, "1").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        r#"["a"] is a scalar value, not a map, so ["a"]["b"] cannot be set in it"#
+    );
+    let e = unset(Format::Json, "{\"a\": [1]}", r#"["a"][3]"#).unwrap_err();
+    assert!(e.to_string().contains(r#"["a"] has 1 items"#), "{e}");
+    let e = unset(Format::Json, "{\"a\": [1]}", r#"["b"]"#).unwrap_err();
+    assert!(matches!(e, StructureError::NotFound { .. }), "{e}");
+    // Setting the same value is no change at all.
+    let v = NewValue::from_json("1").unwrap();
+    let p = path(r#"["a"]"#);
+    assert!(matches!(
+        apply(
+            Format::Yaml,
+            "a: 1\n",
+            &Change::Set {
+                path: &p,
+                value: &v
+            }
+        )
+        .unwrap(),
+        Outcome::Unchanged
+    ));
+}
+
+#[test]
+fn nulls_take_new_maps_and_lists() {
+    let src = "a:\n  b:\n  c: 1\n";
+    assert_eq!(
+        set(Format::Yaml, src, r#"["a"]["b"]"#, r#""now""#).unwrap(),
+        "a:\n  b: now\n  c: 1\n"
+    );
+    assert_eq!(
+        set(Format::Yaml, src, r#"["a"]["b"]["x"]"#, "1").unwrap(),
+        "a:\n  b: {x: 1}\n  c: 1\n"
+    );
+    assert_eq!(
+        set(Format::Json, "{\"a\": null}", r#"["a"][0]"#, "1").unwrap(),
+        "{\"a\": [1]}"
+    );
+}
+
+#[test]
+fn yaml_nested_blocks_use_the_files_indentation() {
+    assert_eq!(
+        set(Format::Yaml, "a:\n    b: 1\n", r#"["a"]["c"]["d"]"#, "1").unwrap(),
+        "a:\n    b: 1\n    c:\n        d: 1\n"
+    );
+}
+
+#[test]
+fn several_yaml_documents_are_refused() {
+    assert_eq!(yaml_documents("# c\n---\na: 1\n"), 1);
+    assert_eq!(yaml_documents("a: 1\n---\nb: 1\n"), 2);
+    let e = set(Format::Yaml, "---\na: 1\n---\nb: 2\n", r#"["c"]"#, "1").unwrap_err();
+    assert!(e.to_string().contains("several YAML documents"), "{e}");
+}
+
+#[test]
+fn yaml_unset_of_a_key_on_a_list_dash_line() {
+    let src = "l:\n  - a: 1\n    b: 2\n  - c: 3\nz: 0\n";
+    assert_eq!(
+        unset(Format::Yaml, src, r#"["l"][0]["a"]"#).unwrap(),
+        "l:\n  - b: 2\n  - c: 3\nz: 0\n"
+    );
+    assert_eq!(
+        unset(Format::Yaml, src, r#"["l"][1]["c"]"#).unwrap(),
+        "l:\n  - a: 1\n    b: 2\n  - {}\nz: 0\n"
+    );
+}
