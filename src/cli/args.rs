@@ -20,6 +20,9 @@ pub struct Cli {
     /// The .sops.yaml to use instead of searching from the current directory up
     #[arg(long, global = true, env = "SOPS_CONFIG", value_name = "PATH")]
     pub config: Option<PathBuf>,
+    /// Refuse encrypted files without shroud_auth (written by sops, or stripped) instead of warning
+    #[arg(long, global = true, env = "SHROUD_STRICT")]
+    pub strict: bool,
     #[command(subcommand)]
     pub command: Command,
 }

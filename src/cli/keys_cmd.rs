@@ -10,8 +10,7 @@ use super::args::{FilestatusArgs, RotateArgs, UpdatekeysArgs};
 use super::{Destination, Fail, as_text, input_format, io, keyring, warn, write_output};
 use shroud::config::{self, Config};
 use shroud::crypto::DataKey;
-use shroud::document::Replacement;
-use shroud::engine::{self, DecryptOptions, EncryptSettings};
+use shroud::engine::{self, EncryptSettings};
 use shroud::error::exit;
 use shroud::formats::Format;
 use shroud::keys::Recipient;
@@ -89,13 +88,13 @@ fn rotate_text(
             doc.as_ref(),
             &meta,
             &old_key,
-            DecryptOptions::default(),
+            super::decrypt_options(false),
         )?;
         let (wrapped, threshold) = keyring::wrap_for(&new_key, &recipients, meta.shamir_threshold)?;
         shroud::formats::binary::encrypt(&bytes, &new_key, wrapped, threshold, engine::now_utc())?
     } else {
         let (edits, _) =
-            engine::decrypt_leaves(doc.as_ref(), &meta, &old_key, DecryptOptions::default())
+            engine::decrypt_leaves(doc.as_ref(), &meta, &old_key, super::decrypt_options(false))
                 .with_context(|| name.to_string())?;
         let plain = Zeroizing::new(doc.render(&edits, None)?.text);
         let plain_doc = format.parse(&plain).with_context(|| name.to_string())?;
@@ -234,6 +233,21 @@ pub fn run_updatekeys(args: UpdatekeysArgs, config_flag: Option<&Path>) -> Resul
                 }
             }
             let key = keyring::data_key(&meta).with_context(|| name.clone())?;
+            // Check the file before sealing it again: a fresh shroud_auth
+            // over a tampered file would make the tampering look genuine.
+            let options = super::decrypt_options(false);
+            let warnings = if format == Format::Binary {
+                shroud::formats::binary::decrypt(doc.as_ref(), &meta, &key, options)
+                    .with_context(|| name.clone())?
+                    .1
+            } else {
+                engine::decrypt_leaves(doc.as_ref(), &meta, &key, options)
+                    .with_context(|| name.clone())?
+                    .1
+            };
+            for w in &warnings {
+                warn(&format!("{name}: {w}"));
+            }
             let (groups, threshold): (Vec<KeyGroup>, Option<usize>) =
                 keyring::wrap_for(&key, &parse_groups(&new)?, threshold)?;
             // Same data key: values, MAC and lastmodified stay as they are.
@@ -242,8 +256,7 @@ pub fn run_updatekeys(args: UpdatekeysArgs, config_flag: Option<&Path>) -> Resul
                 shamir_threshold: threshold,
                 ..meta
             };
-            let keep = vec![Replacement::Keep; doc.leaves().len()];
-            let out = doc.render(&keep, Some(&updated.to_node()))?;
+            let out = engine::rewrite_metadata(doc.as_ref(), &key, &updated)?;
             write_output(&Destination::File(file.clone()), out.text.as_bytes())?;
             if !removed.is_empty() {
                 warn(&format!(

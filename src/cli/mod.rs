@@ -67,8 +67,49 @@ pub fn warn(message: &str) {
     eprintln!("shroud: warning: {message}");
 }
 
+/// Whether files without `shroud_auth` are refused: `--strict` or
+/// `shroud: {strict: true}` in the `.sops.yaml` that applies. Set once in
+/// [`main`] before a command that decrypts runs.
+static STRICT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+/// The decrypt options every command uses: `--ignore-mac` as given, and
+/// strict mode as [`main`] settled it.
+pub fn decrypt_options(ignore_mac: bool) -> shroud::engine::DecryptOptions {
+    shroud::engine::DecryptOptions {
+        ignore_mac,
+        require_auth: STRICT.get().copied().unwrap_or(false),
+    }
+}
+
+/// Strict mode from the flag or the configuration file.
+fn strict_mode(flag: bool, config_flag: Option<&Path>) -> anyhow::Result<bool> {
+    if flag {
+        return Ok(true);
+    }
+    let cwd = std::env::current_dir()?;
+    match shroud::config::find(config_flag, &cwd) {
+        Some(path) => Ok(shroud::config::strict_setting(&path)?),
+        None => Ok(false),
+    }
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    let decrypts = !matches!(
+        cli.command,
+        Command::Encrypt(_) | Command::Filestatus(_) | Command::Keygen(_)
+    );
+    if decrypts {
+        match strict_mode(cli.strict, cli.config.as_deref()) {
+            Ok(strict) => {
+                let _ = STRICT.set(strict);
+            }
+            Err(err) => {
+                eprintln!("shroud: error: {err:#}");
+                return ExitCode::from(exit::ERROR_READING_CONFIG as u8);
+            }
+        }
+    }
     let result = match cli.command {
         Command::Encrypt(a) => encrypt::run(a, cli.config.as_deref()).map(|()| 0),
         Command::Decrypt(a) => decrypt::run(a).map(|()| 0),
@@ -172,7 +213,7 @@ pub fn decrypted<T>(
     let doc = format.parse(text).with_context(|| name.clone())?;
     let meta = shroud::engine::metadata(doc.as_ref()).with_context(|| name.clone())?;
     let key = keyring::data_key(&meta).with_context(|| name.clone())?;
-    let options = shroud::engine::DecryptOptions { ignore_mac };
+    let options = decrypt_options(ignore_mac);
     let (edits, warnings) = shroud::engine::decrypt_leaves(doc.as_ref(), &meta, &key, options)
         .with_context(|| name.clone())?;
     for w in &warnings {
