@@ -286,9 +286,6 @@ pub fn decrypt_leaves_with_stash(
     let mut hasher = MacHasher::new(meta.mac_only_encrypted);
     let mut stack = CommentStack::default();
     let mut warnings = Vec::new();
-    // Before any value is decrypted: a tampered file is refused as a whole,
-    // with one exit code (51), whatever was changed.
-    check_auth(doc, key, options, &mut warnings)?;
     let mut edits = Vec::with_capacity(doc.leaves().len());
     let mut aad = String::new();
 
@@ -389,6 +386,11 @@ pub fn decrypt_leaves_with_stash(
         }
         Err(e) => return Err(e),
     }
+    // Last, so that a failure names the most specific cause: a value that
+    // does not decrypt (25, with its path), values that do not match the
+    // SOPS MAC (51), then what only shroud_auth covers (51). Nothing is
+    // returned before all three pass.
+    check_auth(doc, key, options, &mut warnings)?;
     Ok((edits, warnings))
 }
 
@@ -578,17 +580,25 @@ mod tests {
     }
 
     #[test]
-    fn shroud_auth_refuses_before_any_value_is_decrypted() {
+    fn shroud_auth_refuses_what_the_mac_does_not_cover() {
         let enc = encrypt_fake(appendix_a(), &EncryptSettings::default());
         let meta = metadata(&enc).unwrap();
         let (_, warnings) = decrypt_leaves(&enc, &meta, &key(), DecryptOptions::default()).unwrap();
         assert!(warnings.is_empty(), "{warnings:?}");
-        // Moving a ciphertext would fail its AAD (25); shroud_auth refuses
-        // the file first, with the MAC's exit code.
-        let mut moved = without_auth(&enc);
-        moved.metadata = enc.metadata.clone();
-        moved.leaves[2].kind = moved.leaves[1].kind.clone();
-        let err = decrypt_leaves(&moved, &meta, &key(), DecryptOptions::default()).unwrap_err();
+        // Renaming the unencrypted key keeps AAD (not used) and MAC intact.
+        let mut renamed = without_auth(&enc);
+        renamed.metadata = enc.metadata.clone();
+        renamed.leaves[4].path = vec!["y_unencrypted".into()];
+        assert!(
+            decrypt_leaves(
+                &without_auth(&renamed),
+                &meta,
+                &key(),
+                DecryptOptions::default()
+            )
+            .is_ok()
+        );
+        let err = decrypt_leaves(&renamed, &meta, &key(), DecryptOptions::default()).unwrap_err();
         assert_eq!(err.exit_code(), 51);
         assert!(err.to_string().contains("shroud_auth"), "{err}");
         // Without shroud_auth: a warning, or an error when it is required.
@@ -637,9 +647,10 @@ mod tests {
             },
         )
         .unwrap();
-        // The missing shroud_auth, and the MAC mismatch that was ignored.
+        // The MAC mismatch that was ignored, and the missing shroud_auth.
         assert_eq!(warnings.len(), 2);
-        assert!(warnings[1].contains("--ignore-mac"));
+        assert!(warnings[0].contains("--ignore-mac"));
+        assert_eq!(warnings[1], crate::integrity::ABSENT_WARNING);
     }
 
     #[test]

@@ -16,8 +16,8 @@
 //! - Tag: HMAC-SHA256 over a canonical transcript in which every variable
 //!   part is length-prefixed (no two documents share a transcript):
 //!   each leaf in document order with its full location (map keys and list
-//!   indices), nesting depth, kind, value type and text exactly as stored
-//!   (the `ENC[...]` string for encrypted values and comments, the plain
+//!   indices), nesting depth, kind, value type and text as stored (the
+//!   data, iv, tag and type of an `ENC[...]` value or comment, the plain
 //!   text otherwise, empty strings and nulls included), then the whole
 //!   `sops` map except `shroud_auth` itself, canonicalised so that the
 //!   nested (YAML/JSON/TOML) and flattened (dotenv/INI) forms of the same
@@ -35,7 +35,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use crate::crypto::cipher::DataKey;
+use crate::crypto::cipher::{DataKey, EncValue};
 use crate::document::{Decrypted, Leaf, LeafKind, MetaNode, Replacement, Shape, Value};
 use crate::error::Error;
 use crate::treepath::PathSeg;
@@ -142,7 +142,27 @@ impl Transcript {
 
     fn comment(&mut self, text: &str) {
         self.tag(b'C');
-        self.bytes(text.as_bytes());
+        self.text(text);
+    }
+
+    /// Text as stored. An `ENC[...]` value is taken by its parts (data, iv,
+    /// tag, type), as SOPS reads it, not by its spelling: a YAML block
+    /// scalar adds a line break and a flow scalar may escape a letter, and
+    /// neither changes what the value is.
+    fn text(&mut self, text: &str) {
+        match EncValue::parse(text) {
+            Some(ev) => {
+                self.tag(b'E');
+                self.bytes(&ev.data);
+                self.bytes(&ev.iv);
+                self.bytes(&ev.tag);
+                self.bytes(ev.ty.as_bytes());
+            }
+            None => {
+                self.tag(b'T');
+                self.bytes(text.as_bytes());
+            }
+        }
     }
 
     /// A scalar's type and its text as written: strings as they are, other
@@ -152,7 +172,7 @@ impl Transcript {
         self.tag(b'S');
         self.bytes(value.value_type().as_str().as_bytes());
         match value {
-            Value::Str(s) => self.bytes(s.as_bytes()),
+            Value::Str(s) => self.text(s),
             other => match source {
                 Some(src) => self.bytes(src.as_bytes()),
                 None => self.bytes(crate::value::canonical_text(other).as_bytes()),
