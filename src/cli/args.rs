@@ -176,7 +176,7 @@ pub struct DecryptArgs {
     /// Print only the value at this path, e.g. '["db"]["password"]'
     #[arg(long, value_name = "PATH")]
     pub extract: Option<String>,
-    /// Decrypt even if the MAC does not match (the file may have been altered)
+    /// Decrypt even if the MAC or shroud_auth does not match (the file may have been altered)
     #[arg(long)]
     pub ignore_mac: bool,
     /// Print a CI log mask line for every decrypted value first (github: ::add-mask::)
@@ -205,7 +205,7 @@ pub struct ExecEnvArgs {
     /// The input format (default: from the file name)
     #[arg(long, value_name = "TYPE")]
     pub input_type: Option<String>,
-    /// Decrypt even if the MAC does not match
+    /// Decrypt even if the MAC or shroud_auth does not match
     #[arg(long)]
     pub ignore_mac: bool,
 }
@@ -228,7 +228,7 @@ pub struct ExecFileArgs {
     /// The format the command reads (default: the input format)
     #[arg(long, value_name = "TYPE")]
     pub output_type: Option<String>,
-    /// Decrypt even if the MAC does not match
+    /// Decrypt even if the MAC or shroud_auth does not match
     #[arg(long)]
     pub ignore_mac: bool,
 }
@@ -297,7 +297,7 @@ pub struct EditArgs {
     /// The format (default: from the file name)
     #[arg(long, value_name = "TYPE")]
     pub input_type: Option<String>,
-    /// Open the file even if its MAC does not match
+    /// Open the file even if its MAC or shroud_auth does not match
     #[arg(long)]
     pub ignore_mac: bool,
 }
@@ -334,7 +334,7 @@ pub struct SetArgs {
     /// The format (default: from the file name)
     #[arg(long, value_name = "TYPE")]
     pub input_type: Option<String>,
-    /// Change the file even if its MAC does not match
+    /// Change the file even if its MAC or shroud_auth does not match
     #[arg(long)]
     pub ignore_mac: bool,
 }
