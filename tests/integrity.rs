@@ -168,11 +168,18 @@ fn sops_written_files_warn_and_strict_mode_refuses_them() {
     let o = run(as_alice(home).args(["exec-env", "--strict", "s.yaml", "true"]));
     assert_eq!(o.status.code(), Some(51), "{}", err(&o));
 
+    // filestatus answers as sops does, and notes the missing field.
+    let o = run(as_alice(home).args(["filestatus", "s.yaml"]));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "{\"encrypted\":true}\n");
+    assert!(err(&o).contains("no shroud_auth"), "{}", err(&o));
+
     // A shroud rewrite adds shroud_auth; strict mode then accepts it.
     let o = run(as_alice(home).args(["rotate", "-i", "s.yaml"]));
     assert!(o.status.success(), "{}", err(&o));
     let o = run(as_alice(home).args(["decrypt", "--strict", "s.yaml"]));
     assert!(o.status.success(), "{}", err(&o));
+    let o = run(as_alice(home).args(["filestatus", "s.yaml"]));
+    assert!(!err(&o).contains("shroud_auth"), "{}", err(&o));
 
     // sops rewriting a shroud file drops the field: a downgrade shroud
     // notices.

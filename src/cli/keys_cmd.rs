@@ -281,13 +281,19 @@ pub fn run_updatekeys(args: UpdatekeysArgs, config_flag: Option<&Path>) -> Resul
 pub fn run_filestatus(args: FilestatusArgs) -> Result<i32> {
     let format = input_format(args.input_type.as_deref(), Some(&args.file), None)?;
     let input = io::read_input(Some(&args.file))?;
-    let encrypted = std::str::from_utf8(&input)
+    let meta = std::str::from_utf8(&input)
         .ok()
-        .and_then(|t| format.parse(t).ok().and_then(|d| d.metadata().cloned()))
-        .is_some_and(|m| {
-            let non_empty = |k: &str| matches!(m.get(k), Some(shroud::document::MetaNode::Str(s)) if !s.is_empty());
-            non_empty("version") && non_empty("mac")
-        });
+        .and_then(|t| format.parse(t).ok().and_then(|d| d.metadata().cloned()));
+    let non_empty = |k: &str| matches!(meta.as_ref().and_then(|m| m.get(k)), Some(shroud::document::MetaNode::Str(s)) if !s.is_empty());
+    let encrypted = non_empty("version") && non_empty("mac");
+    // stdout stays exactly sops's answer; the downgrade note goes to stderr.
+    // (Whether a present shroud_auth matches needs the key: decrypt checks.)
+    if encrypted && !non_empty(shroud::integrity::FIELD) {
+        warn(&format!(
+            "{}: the file has no shroud_auth (written by sops, or the field was removed)",
+            args.file.display()
+        ));
+    }
     println!("{{\"encrypted\":{encrypted}}}");
     Ok(0)
 }
