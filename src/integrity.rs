@@ -439,6 +439,13 @@ mod tests {
         };
         m[1].1 = MetaNode::Bool(false);
         assert!(refused(&leaves, &MetaNode::Map(m.clone())));
+        m[1].1 = MetaNode::Bool(true);
+        m[2].1 = MetaNode::Int(3);
+        assert!(
+            refused(&leaves, &MetaNode::Map(m.clone())),
+            "shamir_threshold"
+        );
+        m[2].1 = MetaNode::Int(2);
         m.remove(1);
         assert!(refused(&leaves, &MetaNode::Map(m.clone())));
         m.push(("shroud_key_version".into(), MetaNode::Int(2)));

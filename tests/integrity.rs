@@ -101,6 +101,40 @@ fn files_with_shroud_auth_open_with_real_sops_in_every_format() {
     let o = run(sops(&sops_bin, home).arg("decrypt").arg(&file));
     assert!(o.status.success(), "sops refused the TOML: {}", err(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("hunter2"));
+    // A binary file: the whole content under `data`, authenticated too.
+    let bin: Vec<u8> = (0..=255u8).rev().collect();
+    fs::write(home.join("b.bin"), &bin).unwrap();
+    let o = run(shroud(home).current_dir(home).args([
+        "encrypt",
+        "--age",
+        &recipient("alice"),
+        "--output",
+        "b.enc",
+        "b.bin",
+    ]));
+    assert!(o.status.success(), "{}", err(&o));
+    let enc = fs::read_to_string(home.join("b.enc")).unwrap();
+    assert!(enc.contains("shroud_auth"));
+    let o = run(sops(&sops_bin, home).args([
+        "decrypt",
+        "--input-type",
+        "binary",
+        "--output-type",
+        "binary",
+        "b.enc",
+    ]));
+    assert!(
+        o.status.success(),
+        "sops refused the binary file: {}",
+        err(&o)
+    );
+    assert_eq!(o.stdout, bin);
+    let o = run(as_alice(home).args(["decrypt", "--strict", "--input-type", "binary", "b.enc"]));
+    assert_eq!(o.stdout, bin, "{}", err(&o));
+    fs::write(home.join("b.enc"), enc.replace("3.11.0", "3.11.1")).unwrap();
+    let o = run(as_alice(home).args(["decrypt", "--input-type", "binary", "b.enc"]));
+    assert_eq!(o.status.code(), Some(51), "{}", err(&o));
+
     // A TOML file shroud keeps as TOML is checked by shroud.
     let file = write_encrypted(home, "t.toml", TOML, &[]);
     let o = run(as_alice(home).args(["decrypt", "--strict"]).arg(&file));
