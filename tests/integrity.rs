@@ -135,6 +135,16 @@ fn files_with_shroud_auth_open_with_real_sops_in_every_format() {
     let o = run(as_alice(home).args(["decrypt", "--input-type", "binary", "b.enc"]));
     assert_eq!(o.status.code(), Some(51), "{}", err(&o));
 
+    // YAML anchors whose aliases get written out as copies, an inline
+    // comment inside the anchored map, a comment in a list, empty
+    // collections and a null: what shroud writes, it accepts.
+    let yaml = "base: &b\n  user: app # inline\n  pass: x\ncopy: *b\nlist:\n  # in list\n  - one\n  - &s two\n  - *s\nmerge:\n  <<: *b\n  extra: 1\nempty_map: {}\nempty_list: []\nnul:\n";
+    let file = write_encrypted(home, "anchors.yaml", yaml, &[]);
+    let o = run(as_alice(home).args(["decrypt", "--strict"]).arg(&file));
+    assert!(o.status.success(), "{}", err(&o));
+    let o = run(sops(&sops_bin, home).arg("decrypt").arg(&file));
+    assert!(o.status.success(), "sops refused the anchors: {}", err(&o));
+
     // A TOML file shroud keeps as TOML is checked by shroud.
     let file = write_encrypted(home, "t.toml", TOML, &[]);
     let o = run(as_alice(home).args(["decrypt", "--strict"]).arg(&file));
