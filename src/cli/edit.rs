@@ -234,7 +234,7 @@ fn edit_loop(
                     rule: e.meta.rule.clone(),
                     mac_only_encrypted: e.meta.mac_only_encrypted,
                 };
-                engine::encrypt_with_stash(
+                let out = engine::encrypt_with_stash(
                     doc.as_ref(),
                     &e.key,
                     e.meta.key_groups.clone(),
@@ -242,7 +242,8 @@ fn edit_loop(
                     &settings,
                     engine::now_utc(),
                     &mut stash,
-                )?
+                )?;
+                super::settle_auth(format, out, &e.key)?
             }
             None => {
                 let cwd = std::env::current_dir()?;
@@ -275,14 +276,15 @@ fn edit_loop(
                         .unwrap_or_else(Rule::default),
                     mac_only_encrypted: rule.is_some_and(|r| r.mac_only_encrypted),
                 };
-                engine::encrypt(
+                let out = engine::encrypt(
                     doc.as_ref(),
                     &key,
                     groups,
                     threshold,
                     &settings,
                     engine::now_utc(),
-                )?
+                )?;
+                super::settle_auth(format, out, &key)?
             }
         };
         for w in &out.warnings {

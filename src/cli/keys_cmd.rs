@@ -103,7 +103,7 @@ fn rotate_text(
             rule: meta.rule.clone(),
             mac_only_encrypted: meta.mac_only_encrypted,
         };
-        engine::encrypt(
+        let out = engine::encrypt(
             plain_doc.as_ref(),
             &new_key,
             wrapped,
@@ -111,8 +111,8 @@ fn rotate_text(
             &settings,
             engine::now_utc(),
         )
-        .with_context(|| name.to_string())?
-        .text
+        .with_context(|| name.to_string())?;
+        super::settle_auth(format, out, &new_key)?.text
     };
     Ok(out)
 }

@@ -222,6 +222,45 @@ pub fn decrypted<T>(
     f(format, doc.as_ref(), &edits).with_context(|| name.clone())
 }
 
+/// Make sure the file about to be written passes its own `shroud_auth`.
+///
+/// The engine seals what the format *will* write, from the leaves and the
+/// edits. That holds unless the format had to change the document's shape
+/// while rendering (a YAML alias written out as a copy), which it always
+/// reports as a render warning. Only then is the output parsed again and,
+/// if the tag does not match, sealed over what was really written, so
+/// shroud never writes a file it would refuse.
+pub fn settle_auth(
+    format: Format,
+    out: shroud::engine::Output,
+    key: &shroud::crypto::DataKey,
+) -> anyhow::Result<shroud::engine::Output> {
+    if out.warnings.is_empty() {
+        return Ok(out);
+    }
+    let doc = format.parse(&out.text)?;
+    let node = doc.metadata().ok_or(shroud::error::Error::NotEncrypted)?;
+    let valid = matches!(
+        shroud::integrity::verify(key, doc.leaves(), node),
+        Ok(shroud::integrity::Status::Valid)
+    );
+    if valid {
+        drop(doc);
+        return Ok(out);
+    }
+    let keep = vec![shroud::document::Replacement::Keep; doc.leaves().len()];
+    let mut node = doc
+        .metadata()
+        .cloned()
+        .ok_or(shroud::error::Error::NotEncrypted)?;
+    shroud::integrity::seal(key, doc.leaves(), &keep, &mut node);
+    let text = zeroize::Zeroizing::new(doc.render(&keep, Some(&node))?.text);
+    Ok(shroud::engine::Output {
+        text,
+        warnings: out.warnings,
+    })
+}
+
 /// Where the result goes.
 pub enum Destination {
     Stdout,

@@ -161,6 +161,7 @@ pub fn run(args: SetArgs) -> Result<i32> {
         engine::now_utc(),
         &mut existing.stash,
     )?;
+    let out = super::settle_auth(format, out, &existing.key)?;
     write_output(&Destination::File(file.clone()), out.text.as_bytes())?;
     if let Some(secret) = shown {
         if std::io::stderr().is_terminal() {
