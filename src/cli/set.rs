@@ -53,7 +53,8 @@ fn parse_value(json: &str) -> Result<(Value, Zeroizing<String>)> {
     };
     let v: serde_json::Value = serde_json::from_str(json.trim())
         .map_err(|_| bad("write strings with quotes: '\"text\"'"))?;
-    let token = json.trim().to_string();
+    // The token is the secret as typed: wiped like the rest.
+    let token = Zeroizing::new(json.trim().to_string());
     Ok(match v {
         serde_json::Value::String(s) => {
             let text = Zeroizing::new(s.clone());
@@ -61,12 +62,12 @@ fn parse_value(json: &str) -> Result<(Value, Zeroizing<String>)> {
         }
         serde_json::Value::Bool(b) => (Value::Bool(b), Zeroizing::new(b.to_string())),
         serde_json::Value::Number(n) => match n.as_i64() {
-            Some(i) if !token.contains(['.', 'e', 'E']) => (Value::Int(i), Zeroizing::new(token)),
+            Some(i) if !token.contains(['.', 'e', 'E']) => (Value::Int(i), token),
             _ => {
                 let f = n
                     .as_f64()
                     .ok_or_else(|| bad("the number is out of range"))?;
-                (Value::Float(f), Zeroizing::new(token))
+                (Value::Float(f), token)
             }
         },
         _ => return Err(bad("maps, lists and null cannot be set yet; use shroud edit").into()),
@@ -87,8 +88,14 @@ pub fn run(args: SetArgs) -> Result<i32> {
     ) {
         (Some(v), None, false, false) => Zeroizing::new(v.clone()),
         (None, Some(f), false, false) => Zeroizing::new(
-            String::from_utf8(io::read_input(Some(Path::new(f)))?.to_vec())
-                .context("the value file is not UTF-8")?,
+            // Move the bytes out of the wiped buffer rather than copying
+            // them; on error the bytes are wiped with the error's buffer.
+            String::from_utf8(std::mem::take(&mut *io::read_input(Some(Path::new(f)))?)).map_err(
+                |e| {
+                    drop(Zeroizing::new(e.into_bytes()));
+                    anyhow::anyhow!("the value file is not UTF-8")
+                },
+            )?,
         ),
         (None, None, true, false) => {
             let mut s = Zeroizing::new(String::new());
