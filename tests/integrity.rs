@@ -135,6 +135,18 @@ fn files_with_shroud_auth_open_with_real_sops_in_every_format() {
     let o = run(as_alice(home).args(["decrypt", "--input-type", "binary", "b.enc"]));
     assert_eq!(o.status.code(), Some(51), "{}", err(&o));
 
+    // With mac_only_encrypted the SOPS MAC ignores clear values by design;
+    // shroud_auth still covers them.
+    let file = write_encrypted(home, "moe.yaml", FILES[0].1, &["--mac-only-encrypted"]);
+    let text = fs::read_to_string(&file).unwrap();
+    fs::write(&file, text.replace("PUBLIC", "EVIL")).unwrap();
+    let o = run(sops(&sops_bin, home).arg("decrypt").arg(&file));
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("EVIL"));
+    let o = run(as_alice(home).arg("decrypt").arg(&file));
+    assert_eq!(o.status.code(), Some(51), "{}", err(&o));
+    assert!(err(&o).contains("shroud_auth"), "{}", err(&o));
+
     // YAML anchors whose aliases get written out as copies, an inline
     // comment inside the anchored map, a comment in a list, empty
     // collections and a null: what shroud writes, it accepts.
