@@ -169,6 +169,13 @@ impl Transcript {
                 self.bytes(&ev.iv);
                 self.bytes(&ev.tag);
                 self.bytes(ev.ty.as_bytes());
+                // SOPS reads up to the last `]` of the first line and
+                // ignores the rest; cover the rest too (a clear value that
+                // merely looks encrypted is output whole), less trailing
+                // whitespace, which a block scalar adds.
+                let first_line = text.split('\n').next().unwrap_or(text);
+                let close = first_line.rfind(']').map_or(text.len(), |i| i + 1);
+                self.bytes(text[close..].trim_end().as_bytes());
             }
             None => {
                 self.tag(b'T');
@@ -474,6 +481,20 @@ mod tests {
         let MetaNode::Map(mut m) = n else { panic!() };
         m.last_mut().unwrap().1 = MetaNode::Str("v2:X:AAAA".into());
         assert!(refused(&leaves, &MetaNode::Map(m)));
+    }
+
+    #[test]
+    fn enc_values_are_taken_by_their_parts_and_what_follows() {
+        let enc = "ENC[AES256_GCM,data:AAAA,iv:AAAA,tag:AAAAAAAAAAAAAAAAAAAAAA==,type:str]";
+        let one = |v: &str| vec![leaf(vec![PathSeg::Key("k".into())], s(v))];
+        let n = sealed(&one(enc), &meta());
+        // A block scalar's line break, or an escaped letter, is the same.
+        assert!(verify(&key(), &one(&format!("{enc}\n")), &n).is_ok());
+        // Text after the `]` is not.
+        assert!(verify(&key(), &one(&format!("{enc}x")), &n).is_err());
+        assert!(verify(&key(), &one(&format!("{enc}\nmore")), &n).is_err());
+        // Nor is another type word.
+        assert!(verify(&key(), &one(&enc.replace("type:str", "type:int")), &n).is_err());
     }
 
     #[test]
