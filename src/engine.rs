@@ -1,5 +1,7 @@
 //! Encryption, decryption and the MAC, written once over the leaves of any
-//! format (see [`crate::document`]).
+//! format (see [`crate::document`]), and shroud's own authenticator,
+//! `shroud_auth` ([`crate::integrity`]): sealed on every write, checked
+//! after the MAC on every read.
 //!
 //! The engine never touches text: a format parses, the engine decides what
 //! each leaf becomes, and the format splices. It does not know about age
