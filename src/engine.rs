@@ -57,10 +57,12 @@ impl IvStash {
             return;
         }
         if let Ok(iv) = <[u8; 32]>::try_from(iv) {
-            self.ivs
-                .entry(Self::key(aad, ty, plaintext))
-                .or_default()
-                .push_back(iv);
+            let queue = self.ivs.entry(Self::key(aad, ty, plaintext)).or_default();
+            // The same ciphertext seen twice (in both sides of a merge, or
+            // copied within a file) still gives its IV out only once.
+            if !queue.contains(&iv) {
+                queue.push_back(iv);
+            }
         }
     }
 

@@ -21,6 +21,7 @@ pub mod engine;
 pub mod error;
 pub mod exec;
 pub mod formats;
+pub mod git;
 pub mod integrity;
 pub mod keys;
 pub mod metadata;

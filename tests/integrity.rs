@@ -319,3 +319,48 @@ fn every_command_checks_shroud_auth_and_every_rewrite_renews_it() {
         .arg(&file));
     assert!(o.status.success(), "{}", err(&o));
 }
+
+#[test]
+fn the_merge_driver_checks_each_side_and_seals_the_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let base = write_encrypted(home, "base.yaml", FILES[0].1, &[]);
+    let ours = home.join("ours.yaml");
+    let theirs = home.join("theirs.yaml");
+    let merge = |home: &Path| {
+        run(as_alice(home).args(["git", "merge-driver"]).args([
+            &base,
+            &ours,
+            &theirs,
+            &home.join("s.yaml"),
+        ]))
+    };
+    // Each side changes a different value.
+    fs::copy(&base, &ours).unwrap();
+    fs::copy(&base, &theirs).unwrap();
+    let o = run(as_alice(home).args(["set", "ours.yaml", r#"["db"]["user"]"#, r#""u2""#]));
+    assert!(o.status.success(), "{}", err(&o));
+    let o = run(as_alice(home).args(["set", "theirs.yaml", r#"["db"]["port"]"#, "6543"]));
+    assert!(o.status.success(), "{}", err(&o));
+    let theirs_good = fs::read_to_string(&theirs).unwrap();
+    let ours_before = fs::read_to_string(&ours).unwrap();
+
+    // A tampered side is refused and ours is left as it was.
+    tamper(&theirs);
+    let o = merge(home);
+    assert_ne!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(err(&o).contains("shroud_auth"), "{}", err(&o));
+    assert_eq!(fs::read_to_string(&ours).unwrap(), ours_before);
+
+    // Intact sides merge, and the result passes strict mode.
+    fs::write(&theirs, theirs_good).unwrap();
+    let o = merge(home);
+    assert!(o.status.success(), "{}", err(&o));
+    let o = run(as_alice(home).args(["decrypt", "--strict", "ours.yaml"]));
+    assert!(o.status.success(), "{}", err(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("user: u2") && out.contains("port: 6543"),
+        "{out}"
+    );
+}

@@ -77,6 +77,19 @@ shroud exec-file --no-fifo --filename app.json secrets.json 'app --config {}'"
     /// Make a new age identity (prints it, or writes the default key file)
     #[command(after_help = "Examples:\n  shroud keygen > key.txt\n  shroud keygen --default")]
     Keygen(KeygenArgs),
+    /// Show what changed between two encrypted files, or a file and a git revision
+    #[command(
+        after_help = "Exit status: 0 same, 1 different, other values on error.\n\nExamples:\n  \
+shroud diff old.yaml new.yaml\n  shroud diff secrets.yaml --rev HEAD~1\n  \
+shroud diff --keys-only secrets.yaml --rev origin/main   # no values: safe in CI logs"
+    )]
+    Diff(super::diff::DiffArgs),
+    /// Git integration: setup, textconv, merge-driver, check (see docs/git.md)
+    #[command(
+        after_help = "Examples:\n  shroud git setup --hook\n  shroud git check\n  \
+git diff   # after setup: decrypted diffs of encrypted files"
+    )]
+    Git(super::git::GitArgs),
 }
 
 #[derive(Args, Debug)]

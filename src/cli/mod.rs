@@ -2,10 +2,12 @@
 
 mod args;
 mod decrypt;
+mod diff;
 mod edit;
 mod encrypt;
 mod exec;
 mod extract;
+mod git;
 mod io;
 mod keygen;
 mod keyring;
@@ -121,6 +123,8 @@ pub fn main() -> ExitCode {
         Command::Updatekeys(a) => keys_cmd::run_updatekeys(a, cli.config.as_deref()),
         Command::Filestatus(a) => keys_cmd::run_filestatus(a),
         Command::Keygen(a) => keygen::run(a).map(|()| 0),
+        Command::Diff(a) => diff::run(a),
+        Command::Git(a) => git::run(a, cli.config.as_deref()),
     };
     match result {
         // A child's exit code passes through (exec-env, exec-file).
