@@ -244,6 +244,39 @@ fn parse_rule(node: &Node, path: &Path) -> Result<CreationRule, Error> {
     Ok(rule)
 }
 
+/// shroud's own settings in a `.sops.yaml`, under a top-level `shroud` key
+/// (sops 3.11 ignores unknown top-level keys; checked against real sops):
+///
+/// ```yaml
+/// shroud:
+///   strict: true   # refuse files without shroud_auth
+/// ```
+///
+/// Only the `shroud` map is read, so a config whose creation rules shroud
+/// cannot use still gives its settings to decrypt.
+pub fn strict_setting(path: &Path) -> Result<bool, Error> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| config_err(path, format!("cannot read it: {e}")))?;
+    let format = match Format::from_path(path) {
+        Format::Json => Format::Json,
+        _ => Format::Yaml,
+    };
+    let doc = format.parse(&text).map_err(|e| config_err(path, e))?;
+    let keep = vec![Replacement::Keep; doc.leaves().len()];
+    let root = convert::tree(doc.leaves(), &keep).map_err(|e| config_err(path, e))?;
+    let Node::Map(top) = &root else {
+        return Err(config_err(path, "the file must be a map"));
+    };
+    let Some(Node::Map(ours)) = get(top, "shroud") else {
+        return Ok(false);
+    };
+    match get(ours, "strict") {
+        None | Some(Node::Null) => Ok(false),
+        Some(Node::Scalar(Value::Bool(b))) => Ok(*b),
+        Some(_) => Err(config_err(path, "shroud.strict must be true or false")),
+    }
+}
+
 impl Config {
     /// Parse the text of a configuration file found at `path`.
     pub fn parse(path: &Path, text: &str) -> Result<Config, Error> {

@@ -1,5 +1,7 @@
 //! Encryption, decryption and the MAC, written once over the leaves of any
-//! format (see [`crate::document`]).
+//! format (see [`crate::document`]), and shroud's own authenticator,
+//! `shroud_auth` ([`crate::integrity`]): sealed on every write, checked
+//! after the MAC on every read.
 //!
 //! The engine never touches text: a format parses, the engine decides what
 //! each leaf becomes, and the format splices. It does not know about age
@@ -201,11 +203,58 @@ pub fn encrypt_with_stash(
         version: FORMAT_VERSION.to_string(),
         key_version: settings.key_version.clone(),
     };
-    let rendered = doc.render(&edits, Some(&metadata.to_node()))?;
+    let mut node = metadata.to_node();
+    crate::integrity::seal(key, doc.leaves(), &edits, &mut node);
+    let rendered = doc.render(&edits, Some(&node))?;
     Ok(Output {
         text: Zeroizing::new(rendered.text),
         warnings: rendered.warnings,
     })
+}
+
+/// Write `metadata` over the metadata of an encrypted document, keeping
+/// every value as it is (`updatekeys`), with a fresh `shroud_auth`. Check
+/// the document first ([`decrypt_leaves`]): sealing a tampered file would
+/// make the tampering look authentic.
+pub fn rewrite_metadata(
+    doc: &dyn Document,
+    key: &DataKey,
+    metadata: &Metadata,
+) -> Result<Output, Error> {
+    let keep = vec![Replacement::Keep; doc.leaves().len()];
+    let mut node = metadata.to_node();
+    crate::integrity::seal(key, doc.leaves(), &keep, &mut node);
+    let rendered = doc.render(&keep, Some(&node))?;
+    Ok(Output {
+        text: Zeroizing::new(rendered.text),
+        warnings: rendered.warnings,
+    })
+}
+
+/// Check `shroud_auth` (see [`crate::integrity`]): a mismatch is an error
+/// unless `ignore_mac`, a missing one a warning unless `require_auth`.
+pub fn check_auth(
+    doc: &dyn Document,
+    key: &DataKey,
+    options: DecryptOptions,
+    warnings: &mut Vec<String>,
+) -> Result<(), Error> {
+    let node = doc.metadata().ok_or(Error::NotEncrypted)?;
+    match crate::integrity::verify(key, doc.leaves(), node) {
+        Ok(crate::integrity::Status::Valid) => Ok(()),
+        Ok(crate::integrity::Status::Absent) if options.require_auth && !options.ignore_mac => {
+            Err(crate::integrity::absent_error())
+        }
+        Ok(crate::integrity::Status::Absent) => {
+            warnings.push(crate::integrity::ABSENT_WARNING.to_string());
+            Ok(())
+        }
+        Err(e) if options.ignore_mac => {
+            warnings.push(format!("{e} (ignored because of --ignore-mac)"));
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Read the metadata of an encrypted document.
@@ -216,7 +265,10 @@ pub fn metadata(doc: &dyn Document) -> Result<Metadata, Error> {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DecryptOptions {
     /// Decrypt even when the MAC does not match (SOPS `--ignore-mac`).
+    /// Also skips `shroud_auth`.
     pub ignore_mac: bool,
+    /// Refuse a file without `shroud_auth` (`--strict`) instead of warning.
+    pub require_auth: bool,
 }
 
 /// Decrypt every leaf: the replacements a format renders, and warnings.
@@ -341,6 +393,11 @@ pub fn decrypt_leaves_with_stash(
         }
         Err(e) => return Err(e),
     }
+    // Last, so that a failure names the most specific cause: a value that
+    // does not decrypt (25, with its path), values that do not match the
+    // SOPS MAC (51), then what only shroud_auth covers (51). Nothing is
+    // returned before all three pass.
+    check_auth(doc, key, options, &mut warnings)?;
     Ok((edits, warnings))
 }
 
@@ -515,9 +572,58 @@ mod tests {
         assert_eq!(texts, [" a comment", "hello", "42", "true", "<keep>"]);
     }
 
+    /// The same document without `shroud_auth`, as sops would write it:
+    /// only the SOPS MAC and the AAD protect it.
+    fn without_auth(doc: &FakeDoc) -> FakeDoc {
+        let mut m = doc.metadata.clone();
+        if let Some(MetaNode::Map(entries)) = &mut m {
+            entries.retain(|(k, _)| k != crate::integrity::FIELD);
+        }
+        FakeDoc {
+            leaves: doc.leaves.clone(),
+            metadata: m,
+            rendered: RefCell::new(None),
+        }
+    }
+
+    #[test]
+    fn shroud_auth_refuses_what_the_mac_does_not_cover() {
+        let enc = encrypt_fake(appendix_a(), &EncryptSettings::default());
+        let meta = metadata(&enc).unwrap();
+        let (_, warnings) = decrypt_leaves(&enc, &meta, &key(), DecryptOptions::default()).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        // Renaming the unencrypted key keeps AAD (not used) and MAC intact.
+        let mut renamed = without_auth(&enc);
+        renamed.metadata = enc.metadata.clone();
+        renamed.leaves[4].path = vec!["y_unencrypted".into()];
+        assert!(
+            decrypt_leaves(
+                &without_auth(&renamed),
+                &meta,
+                &key(),
+                DecryptOptions::default()
+            )
+            .is_ok()
+        );
+        let err = decrypt_leaves(&renamed, &meta, &key(), DecryptOptions::default()).unwrap_err();
+        assert_eq!(err.exit_code(), 51);
+        assert!(err.to_string().contains("shroud_auth"), "{err}");
+        // Without shroud_auth: a warning, or an error when it is required.
+        let bare = without_auth(&enc);
+        let (_, warnings) =
+            decrypt_leaves(&bare, &meta, &key(), DecryptOptions::default()).unwrap();
+        assert_eq!(warnings, [crate::integrity::ABSENT_WARNING]);
+        let strict = DecryptOptions {
+            require_auth: true,
+            ..DecryptOptions::default()
+        };
+        let err = decrypt_leaves(&bare, &meta, &key(), strict).unwrap_err();
+        assert_eq!(err.exit_code(), 51);
+    }
+
     #[test]
     fn swapped_or_moved_values_are_refused() {
-        let enc = encrypt_fake(appendix_a(), &EncryptSettings::default());
+        let enc = without_auth(&encrypt_fake(appendix_a(), &EncryptSettings::default()));
         let meta = metadata(&enc).unwrap();
         // Moving the ciphertext of a.b to n breaks its AAD binding: exit 25.
         let mut moved = FakeDoc {
@@ -538,9 +644,20 @@ mod tests {
         let err = decrypt_leaves(&changed, &meta, &key(), DecryptOptions::default()).unwrap_err();
         assert_eq!(err.exit_code(), 51);
         // ... unless the user says --ignore-mac, which still warns.
-        let (_, warnings) =
-            decrypt_leaves(&changed, &meta, &key(), DecryptOptions { ignore_mac: true }).unwrap();
-        assert_eq!(warnings.len(), 1);
+        let (_, warnings) = decrypt_leaves(
+            &changed,
+            &meta,
+            &key(),
+            DecryptOptions {
+                ignore_mac: true,
+                ..DecryptOptions::default()
+            },
+        )
+        .unwrap();
+        // The MAC mismatch that was ignored, and the missing shroud_auth.
+        assert_eq!(warnings.len(), 2);
+        assert!(warnings[0].contains("--ignore-mac"));
+        assert_eq!(warnings[1], crate::integrity::ABSENT_WARNING);
     }
 
     #[test]
@@ -580,7 +697,18 @@ mod tests {
             rendered: RefCell::new(None),
         };
         changed.leaves[0].kind = scalar(Value::str("eve"), None);
-        assert!(decrypt_leaves(&changed, &meta, &key(), DecryptOptions::default()).is_ok());
+        assert!(
+            decrypt_leaves(
+                &without_auth(&changed),
+                &meta,
+                &key(),
+                DecryptOptions::default()
+            )
+            .is_ok()
+        );
+        // shroud_auth covers them whatever the MAC does.
+        let err = decrypt_leaves(&changed, &meta, &key(), DecryptOptions::default()).unwrap_err();
+        assert_eq!(err.exit_code(), 51);
     }
 
     #[test]

@@ -9,6 +9,8 @@
 //!   the AAD rule and the MAC.
 //! - [`rules`]: which values are encrypted (suffix, regex, comment rules).
 //! - [`metadata`]: the `sops` block.
+//! - [`integrity`]: `shroud_auth`, the authenticator over what the SOPS MAC
+//!   leaves out.
 //! - [`keys`]: age recipients and identities, data-key wrapping.
 
 pub mod config;
@@ -20,6 +22,7 @@ pub mod error;
 pub mod exec;
 pub mod formats;
 pub mod git;
+pub mod integrity;
 pub mod keys;
 pub mod metadata;
 pub mod rules;

@@ -342,16 +342,15 @@ const CASES: &[Case] = &[
         sops_agrees: false,
     },
     Case {
-        name: "set on a key that does not exist",
-        args: &["set", "enc.yaml", "[\"db\"][\"pasword\"]", "\"x\""],
+        name: "unset of a key that does not exist",
+        args: &["unset", "enc.yaml", "[\"db\"][\"pasword\"]"],
         key: Some("alice"),
         env: &[],
         cwd: "",
         stdin: "",
         code: 1,
-        says: &["enc.yaml", "[\"db\"][\"pasword\"]", "shroud edit"],
-        // sops adds the key.
-        sops_agrees: false,
+        says: &["enc.yaml", "[\"db\"][\"pasword\"]", "--idempotent"],
+        sops_agrees: true,
     },
     Case {
         name: "set with a value that is not JSON",

@@ -357,7 +357,7 @@ fn check_names_clear_values_and_a_broken_mac() {
     );
     assert!(err.contains("swapped.enc.yaml: "), "{err}");
     assert!(
-        err.contains("stale.enc.yaml: the MAC does not verify"),
+        err.contains("stale.enc.yaml: the file was changed without its key"),
         "{err}"
     );
     assert!(!err.contains("hand-typed-5") && !err.contains("base-pw-1"));

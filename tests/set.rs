@@ -70,7 +70,11 @@ fn set_changes_one_value_and_keeps_other_ciphertexts() {
         .zip(after.lines())
         .filter(|(a, b)| a != b)
         .collect();
-    assert_eq!(changed.len(), 3, "value, lastmodified, mac: {changed:#?}");
+    assert_eq!(
+        changed.len(),
+        4,
+        "value, lastmodified, mac, shroud_auth: {changed:#?}"
+    );
 
     // Integers stay integers (sops turns them into floats here).
     let o = set(dir.path(), &file, &[r#"["db"]["port"]"#, "5433"]);

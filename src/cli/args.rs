@@ -44,6 +44,14 @@ pub struct Cli {
     /// Say which key sources, identities and creation rules were used (never secrets)
     #[arg(short = 'v', long, global = true, help_heading = "Global options")]
     pub verbose: bool,
+    /// Refuse encrypted files without shroud_auth (written by sops, or stripped) instead of warning
+    #[arg(
+        long,
+        global = true,
+        env = "SHROUD_STRICT",
+        help_heading = "Global options"
+    )]
+    pub strict: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -262,7 +270,7 @@ pub struct DecryptArgs {
     /// Extract a specific key or branch from the input document, e.g. '["db"]["password"]'
     #[arg(long, value_name = "PATH", help_heading = "Input/Output")]
     pub extract: Option<String>,
-    /// Ignore Message Authentication Code during decryption (the file may have been altered)
+    /// Ignore Message Authentication Code and shroud_auth during decryption (the file may have been altered)
     #[arg(long)]
     pub ignore_mac: bool,
     /// Print a CI log mask line for every decrypted value first (github: ::add-mask::)
@@ -291,7 +299,7 @@ pub struct ExecEnvArgs {
     /// The input format (default: from the file name)
     #[arg(long, value_name = "TYPE")]
     pub input_type: Option<String>,
-    /// Decrypt even if the MAC does not match
+    /// Decrypt even if the MAC or shroud_auth does not match
     #[arg(long)]
     pub ignore_mac: bool,
 }
@@ -314,7 +322,7 @@ pub struct ExecFileArgs {
     /// The format the command reads (default: the input format)
     #[arg(long, value_name = "TYPE")]
     pub output_type: Option<String>,
-    /// Decrypt even if the MAC does not match
+    /// Decrypt even if the MAC or shroud_auth does not match
     #[arg(long)]
     pub ignore_mac: bool,
 }
@@ -450,7 +458,7 @@ pub struct EditArgs {
     /// The format (default: from the file name)
     #[arg(long, value_name = "TYPE")]
     pub input_type: Option<String>,
-    /// Open the file even if its MAC does not match
+    /// Open the file even if its MAC or shroud_auth does not match
     #[arg(long)]
     pub ignore_mac: bool,
 }
@@ -487,7 +495,7 @@ pub struct SetArgs {
     /// The format (default: from the file name)
     #[arg(long, value_name = "TYPE")]
     pub input_type: Option<String>,
-    /// Change the file even if its MAC does not match
+    /// Change the file even if its MAC or shroud_auth does not match
     #[arg(long)]
     pub ignore_mac: bool,
 }

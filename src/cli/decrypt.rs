@@ -8,7 +8,7 @@ use super::{
     as_text, destination, display_name, input_format, io, keyring, output_format, warn,
     write_output,
 };
-use shroud::engine::{self, DecryptOptions};
+use shroud::engine;
 use shroud::formats::Format;
 
 pub fn run(args: DecryptArgs) -> Result<()> {
@@ -32,9 +32,7 @@ pub fn run(args: DecryptArgs) -> Result<()> {
     let doc = super::parse_encrypted(format, text, &name)?;
     let meta = engine::metadata(doc.as_ref()).with_context(|| name.clone())?;
     let key = keyring::data_key(&meta).with_context(|| name.clone())?;
-    let options = DecryptOptions {
-        ignore_mac: args.ignore_mac,
-    };
+    let options = super::decrypt_options(args.ignore_mac);
     if format == Format::Binary {
         let (bytes, warnings) =
             shroud::formats::binary::decrypt(doc.as_ref(), &meta, &key, options)

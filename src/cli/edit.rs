@@ -273,7 +273,7 @@ fn edit_loop(
                     // Same data key, so the same key version.
                     key_version: e.meta.key_version.clone(),
                 };
-                engine::encrypt_with_stash(
+                let out = engine::encrypt_with_stash(
                     doc.as_ref(),
                     &e.key,
                     e.meta.key_groups.clone(),
@@ -281,7 +281,8 @@ fn edit_loop(
                     &settings,
                     engine::now_utc(),
                     &mut stash,
-                )?
+                )?;
+                super::settle_auth(format, out, &e.key)?
             }
             None => {
                 let cwd = std::env::current_dir()?;
@@ -315,14 +316,15 @@ fn edit_loop(
                     mac_only_encrypted: rule.is_some_and(|r| r.mac_only_encrypted),
                     key_version: Some(KeyVersion::first(engine::now_utc().to_rfc3339())),
                 };
-                engine::encrypt(
+                let out = engine::encrypt(
                     doc.as_ref(),
                     &key,
                     groups,
                     threshold,
                     &settings,
                     engine::now_utc(),
-                )?
+                )?;
+                super::settle_auth(format, out, &key)?
             }
         };
         for w in &out.warnings {

@@ -194,6 +194,7 @@ pub fn run(args: EncryptArgs, config_flag: Option<&Path>) -> Result<()> {
         engine::now_utc(),
     )
     .with_context(|| name.clone())?;
+    let out = super::settle_auth(out_format, out, &key).with_context(|| name.clone())?;
     for w in &out.warnings {
         warn(&format!("{name}: {w}"));
     }

@@ -9,7 +9,6 @@ use anyhow::{Context, Result};
 use super::args::{GroupsAction, GroupsArgs};
 use super::keys_cmd::{age_groups, parse_groups};
 use super::{Destination, Fail, as_text, input_format, io, keyring, write_output};
-use shroud::document::Replacement;
 use shroud::engine;
 use shroud::error::exit;
 use shroud::keys::Recipient;
@@ -106,13 +105,21 @@ pub fn run(args: GroupsArgs) -> Result<i32> {
     let key = keyring::data_key(&meta).with_context(|| name.clone())?;
     let (key_groups, shamir_threshold) =
         keyring::wrap_for(&key, &parse_groups(&groups)?, threshold)?;
+    let meta_before = meta.clone();
     let updated = Metadata {
         key_groups,
         shamir_threshold,
         ..meta
     };
-    let keep = vec![Replacement::Keep; doc.leaves().len()];
-    let out = doc.render(&keep, Some(&updated.to_node()))?;
+    let out = super::keys_cmd::rewrap(
+        format,
+        doc.as_ref(),
+        &meta_before,
+        &key,
+        &updated,
+        &name,
+        super::warn,
+    )?;
     let dest = if in_place {
         Destination::File(file.clone())
     } else {

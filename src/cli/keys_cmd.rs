@@ -11,8 +11,7 @@ use super::batch::{self, Reporter};
 use super::{Destination, Fail, as_text, input_format, io, keyring, warn, write_output};
 use shroud::config::{self, Config, CreationRule};
 use shroud::crypto::DataKey;
-use shroud::document::Replacement;
-use shroud::engine::{self, DecryptOptions, EncryptSettings};
+use shroud::engine::{self, EncryptSettings};
 use shroud::error::exit;
 use shroud::formats::Format;
 use shroud::keys::{Identities, Recipient};
@@ -99,7 +98,7 @@ fn rotate_text(
             doc.as_ref(),
             &meta,
             &old_key,
-            DecryptOptions::default(),
+            super::decrypt_options(false),
         )?;
         let (wrapped, threshold) = keyring::wrap_for(&new_key, &recipients, meta.shamir_threshold)?;
         shroud::formats::binary::encrypt_with_key_version(
@@ -112,7 +111,7 @@ fn rotate_text(
         )?
     } else {
         let (edits, _) =
-            engine::decrypt_leaves(doc.as_ref(), &meta, &old_key, DecryptOptions::default())
+            engine::decrypt_leaves(doc.as_ref(), &meta, &old_key, super::decrypt_options(false))
                 .with_context(|| name.to_string())?;
         let plain = Zeroizing::new(doc.render(&edits, None)?.text);
         let plain_doc = format.parse(&plain).with_context(|| name.to_string())?;
@@ -122,7 +121,7 @@ fn rotate_text(
             mac_only_encrypted: meta.mac_only_encrypted,
             key_version: Some(version),
         };
-        engine::encrypt(
+        let out = engine::encrypt(
             plain_doc.as_ref(),
             &new_key,
             wrapped,
@@ -130,8 +129,8 @@ fn rotate_text(
             &settings,
             now,
         )
-        .with_context(|| name.to_string())?
-        .text
+        .with_context(|| name.to_string())?;
+        super::settle_auth(format, out, &new_key)?.text
     };
     Ok(out)
 }
@@ -280,13 +279,21 @@ pub fn run_updatekeys(args: UpdatekeysArgs, config_flag: Option<&Path>) -> Resul
         let (groups, threshold): (Vec<KeyGroup>, Option<usize>) =
             keyring::wrap_for(&key, &parse_groups(&rule.key_groups)?, threshold)?;
         // Same data key: values, MAC, lastmodified and key version stay.
+        let meta_before = meta.clone();
         let updated = Metadata {
             key_groups: groups,
             shamir_threshold: threshold,
             ..meta
         };
-        let keep = vec![Replacement::Keep; doc.leaves().len()];
-        let out = doc.render(&keep, Some(&updated.to_node()))?;
+        let out = rewrap(
+            format,
+            doc.as_ref(),
+            &meta_before,
+            &key,
+            &updated,
+            &name,
+            |w| report.warn(w),
+        )?;
         write_output(&Destination::File(file.clone()), out.text.as_bytes())?;
         if !diff.removed.is_empty() {
             report.warn(&format!(
@@ -298,18 +305,53 @@ pub fn run_updatekeys(args: UpdatekeysArgs, config_flag: Option<&Path>) -> Resul
     batch::summarise("updatekeys", &args.files, results)
 }
 
+/// The file with new metadata (same data key, so values, MAC and key
+/// version stay), sealed with a fresh shroud_auth. The file is checked
+/// first: sealing a tampered file again would make the tampering look
+/// genuine.
+pub(super) fn rewrap(
+    format: Format,
+    doc: &dyn shroud::document::Document,
+    meta: &Metadata,
+    key: &DataKey,
+    updated: &Metadata,
+    name: &str,
+    warn: impl Fn(&str),
+) -> Result<engine::Output> {
+    let options = super::decrypt_options(false);
+    let warnings = if format == Format::Binary {
+        shroud::formats::binary::decrypt(doc, meta, key, options)
+            .with_context(|| name.to_string())?
+            .1
+    } else {
+        engine::decrypt_leaves(doc, meta, key, options)
+            .with_context(|| name.to_string())?
+            .1
+    };
+    for w in &warnings {
+        warn(&format!("{name}: {w}"));
+    }
+    Ok(engine::rewrite_metadata(doc, key, updated)?)
+}
+
 /// sops's `filestatus`: `{"encrypted":true}` when the file has metadata
 /// with a version and a MAC.
 pub fn run_filestatus(args: FilestatusArgs) -> Result<i32> {
     let format = input_format(args.input_type.as_deref(), Some(&args.file), None)?;
     let input = io::read_input(Some(&args.file))?;
-    let encrypted = std::str::from_utf8(&input)
+    let meta = std::str::from_utf8(&input)
         .ok()
-        .and_then(|t| format.parse(t).ok().and_then(|d| d.metadata().cloned()))
-        .is_some_and(|m| {
-            let non_empty = |k: &str| matches!(m.get(k), Some(shroud::document::MetaNode::Str(s)) if !s.is_empty());
-            non_empty("version") && non_empty("mac")
-        });
+        .and_then(|t| format.parse(t).ok().and_then(|d| d.metadata().cloned()));
+    let non_empty = |k: &str| matches!(meta.as_ref().and_then(|m| m.get(k)), Some(shroud::document::MetaNode::Str(s)) if !s.is_empty());
+    let encrypted = non_empty("version") && non_empty("mac");
+    // stdout stays exactly sops's answer; the downgrade note goes to stderr.
+    // (Whether a present shroud_auth matches needs the key: decrypt checks.)
+    if encrypted && !non_empty(shroud::integrity::FIELD) {
+        warn(&format!(
+            "{}: the file has no shroud_auth (written by sops, or the field was removed)",
+            args.file.display()
+        ));
+    }
     println!("{{\"encrypted\":{encrypted}}}");
     Ok(0)
 }

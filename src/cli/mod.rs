@@ -75,9 +75,54 @@ fn exit_code(err: &anyhow::Error) -> i32 {
 /// `super::warn`; see `ui` for the conventions.
 pub use ui::warn;
 
+/// Whether files without `shroud_auth` are refused: `--strict` or
+/// `shroud: {strict: true}` in the `.sops.yaml` that applies. Set once in
+/// [`main`] before a command that decrypts runs.
+static STRICT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+/// The decrypt options every command uses: `--ignore-mac` as given, and
+/// strict mode as [`main`] settled it.
+pub fn decrypt_options(ignore_mac: bool) -> shroud::engine::DecryptOptions {
+    shroud::engine::DecryptOptions {
+        ignore_mac,
+        require_auth: STRICT.get().copied().unwrap_or(false),
+    }
+}
+
+/// Strict mode from the flag or the configuration file.
+fn strict_mode(flag: bool, config_flag: Option<&Path>) -> anyhow::Result<bool> {
+    if flag {
+        return Ok(true);
+    }
+    let cwd = std::env::current_dir()?;
+    match shroud::config::find(config_flag, &cwd) {
+        Some(path) => Ok(shroud::config::strict_setting(&path)?),
+        None => Ok(false),
+    }
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     ui::init(cli.quiet, cli.verbose);
+    let decrypts = !matches!(
+        cli.command,
+        Command::Encrypt(_)
+            | Command::Filestatus(_)
+            | Command::Keygen(_)
+            | Command::Completions(_)
+            | Command::Man(_)
+    );
+    if decrypts {
+        match strict_mode(cli.strict, cli.config.as_deref()) {
+            Ok(strict) => {
+                let _ = STRICT.set(strict);
+            }
+            Err(err) => {
+                ui::error(&format!("{err:#}"));
+                return ExitCode::from(exit::ERROR_READING_CONFIG as u8);
+            }
+        }
+    }
     let result = match cli.command {
         Command::Encrypt(a) => encrypt::run(a, cli.config.as_deref()).map(|()| 0),
         Command::Decrypt(a) => decrypt::run(a).map(|()| 0),
@@ -188,7 +233,7 @@ pub fn decrypted<T>(
     let doc = parse_encrypted(format, text, &name)?;
     let meta = shroud::engine::metadata(doc.as_ref()).with_context(|| name.clone())?;
     let key = keyring::data_key(&meta).with_context(|| name.clone())?;
-    let options = shroud::engine::DecryptOptions { ignore_mac };
+    let options = decrypt_options(ignore_mac);
     let (edits, warnings) = shroud::engine::decrypt_leaves(doc.as_ref(), &meta, &key, options)
         .with_context(|| name.clone())?;
     for w in &warnings {
@@ -208,6 +253,45 @@ pub fn parse_encrypted<'a>(
     format
         .parse(text)
         .map_err(|e| Fail::new(exit::GENERIC, format!("{name}: {e}")).into())
+}
+
+/// Make sure the file about to be written passes its own `shroud_auth`.
+///
+/// The engine seals what the format *will* write, from the leaves and the
+/// edits. That holds unless the format had to change the document's shape
+/// while rendering (a YAML alias written out as a copy), which it always
+/// reports as a render warning. Only then is the output parsed again and,
+/// if the tag does not match, sealed over what was really written, so
+/// shroud never writes a file it would refuse.
+pub fn settle_auth(
+    format: Format,
+    out: shroud::engine::Output,
+    key: &shroud::crypto::DataKey,
+) -> anyhow::Result<shroud::engine::Output> {
+    if out.warnings.is_empty() {
+        return Ok(out);
+    }
+    let doc = format.parse(&out.text)?;
+    let node = doc.metadata().ok_or(shroud::error::Error::NotEncrypted)?;
+    let valid = matches!(
+        shroud::integrity::verify(key, doc.leaves(), node),
+        Ok(shroud::integrity::Status::Valid)
+    );
+    if valid {
+        drop(doc);
+        return Ok(out);
+    }
+    let keep = vec![shroud::document::Replacement::Keep; doc.leaves().len()];
+    let mut node = doc
+        .metadata()
+        .cloned()
+        .ok_or(shroud::error::Error::NotEncrypted)?;
+    shroud::integrity::seal(key, doc.leaves(), &keep, &mut node);
+    let text = zeroize::Zeroizing::new(doc.render(&keep, Some(&node))?.text);
+    Ok(shroud::engine::Output {
+        text,
+        warnings: out.warnings,
+    })
 }
 
 /// Where the result goes.

@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 
 use super::{as_text, io, keyring, warn};
 use shroud::crypto::DataKey;
-use shroud::engine::{self, DecryptOptions, IvStash};
+use shroud::engine::{self, IvStash};
 use shroud::formats::Format;
 use shroud::metadata::Metadata;
 
@@ -33,7 +33,7 @@ pub fn reopen(file: &Path, format: Format, ignore_mac: bool) -> Result<Existing>
         doc.as_ref(),
         &meta,
         &key,
-        DecryptOptions { ignore_mac },
+        super::decrypt_options(ignore_mac),
         &mut stash,
     )
     .with_context(|| name.clone())?;

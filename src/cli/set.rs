@@ -83,6 +83,7 @@ pub(super) fn write_changed(
         engine::now_utc(),
         &mut existing.stash,
     )?;
+    let out = super::settle_auth(format, out, &existing.key)?;
     for w in &out.warnings {
         warn(&format!("{name}: {w}"));
     }
@@ -103,8 +104,14 @@ pub fn run(args: SetArgs) -> Result<i32> {
     ) {
         (Some(v), None, false, false) => Zeroizing::new(v.clone()),
         (None, Some(f), false, false) => Zeroizing::new(
-            String::from_utf8(io::read_input(Some(Path::new(f)))?.to_vec())
-                .context("the value file is not UTF-8")?,
+            // Move the bytes out of the wiped buffer rather than copying
+            // them; on error the bytes are wiped with the error's buffer.
+            String::from_utf8(std::mem::take(&mut *io::read_input(Some(Path::new(f)))?)).map_err(
+                |e| {
+                    drop(Zeroizing::new(e.into_bytes()));
+                    anyhow::anyhow!("the value file is not UTF-8")
+                },
+            )?,
         ),
         (None, None, true, false) => {
             let mut s = Zeroizing::new(String::new());

@@ -25,15 +25,27 @@ pub fn run(args: UnsetArgs) -> Result<i32> {
         .into());
     }
     let mut existing = reopen(file, format, args.ignore_mac)?;
-    let plaintext =
-        match structure::apply(format, &existing.plaintext, &Change::Unset { path: &path }) {
-            Ok(Outcome::Changed(text)) => text,
-            Ok(Outcome::Unchanged) => return Ok(0),
-            // sops: a missing key is "not found", exit 1, or success with
-            // --idempotent (and nothing written).
-            Err(StructureError::NotFound { .. }) if args.idempotent => return Ok(0),
-            Err(e) => return Err(structure_fail(&name, e)),
-        };
+    let plaintext = match structure::apply(
+        format,
+        &existing.plaintext,
+        &Change::Unset { path: &path },
+    ) {
+        Ok(Outcome::Changed(text)) => text,
+        Ok(Outcome::Unchanged) => return Ok(0),
+        // sops: a missing key is "not found", exit 1, or success with
+        // --idempotent (and nothing written).
+        Err(StructureError::NotFound { .. }) if args.idempotent => return Ok(0),
+        Err(e @ StructureError::NotFound { .. }) => {
+            return Err(Fail::new(
+                    exit::GENERIC,
+                    format!(
+                        "{name}: {e}; nothing was removed (check the path with `shroud decrypt`, or pass --idempotent to accept a missing key)"
+                    ),
+                )
+                .into());
+        }
+        Err(e) => return Err(structure_fail(&name, e)),
+    };
     write_changed(file, format, &mut existing, &plaintext)?;
     Ok(0)
 }

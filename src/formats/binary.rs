@@ -77,6 +77,7 @@ pub fn encrypt_with_key_version(
     if let crate::document::MetaNode::Map(entries) = &mut node {
         entries.retain(|(k, _)| !crate::rules::RULE_FIELDS.contains(&k.as_str()));
     }
+    crate::integrity::seal(key, doc.leaves(), std::slice::from_ref(&edit), &mut node);
     Ok(Zeroizing::new(doc.render(&[edit], Some(&node))?.text))
 }
 
@@ -88,6 +89,8 @@ pub fn decrypt(
     key: &DataKey,
     options: DecryptOptions,
 ) -> Result<(Zeroizing<Vec<u8>>, Vec<String>), Error> {
+    let mut warnings = Vec::new();
+    crate::engine::check_auth(doc, key, options, &mut warnings)?;
     let leaf = doc
         .leaves()
         .iter()
@@ -120,7 +123,6 @@ pub fn decrypt(
     };
     let mut hasher = MacHasher::new(false);
     hasher.update(&plain);
-    let mut warnings = Vec::new();
     match mac::verify(key, &meta.mac, &meta.lastmodified, &hasher.finish_hex()) {
         Ok(()) => {}
         Err(e) if options.ignore_mac => {

@@ -46,6 +46,7 @@ const KEY_VARS: &[&str] = &[
     "SOPS_EDITOR",
     "EDITOR",
     "XDG_CONFIG_HOME",
+    "SHROUD_STRICT",
 ];
 
 /// A command with HOME pointed at `home` and every key source cleared.

@@ -14,7 +14,7 @@ use super::{CheckArgs, git, toplevel};
 use shroud::config::{self, CONFIG_NAME, Config};
 use shroud::crypto::EncValue;
 use shroud::document::{Document, LeafKind, Value};
-use shroud::engine::{self, DecryptOptions};
+use shroud::engine;
 use shroud::error::{Error, exit};
 use shroud::formats::Format;
 use shroud::git::show_loc;
@@ -131,7 +131,7 @@ fn check_one(
             return problems;
         }
     };
-    let options = DecryptOptions::default();
+    let options = super::super::decrypt_options(false);
     let result = if format == Format::Binary {
         shroud::formats::binary::decrypt(doc.as_ref(), &meta, &key, options).map(|_| ())
     } else {
@@ -139,8 +139,9 @@ fn check_one(
     };
     match result {
         Ok(()) => {}
-        Err(Error::MacMismatch(_)) => problems.push(format!(
-            "{name}: the MAC does not verify: the file was changed without its key, or damaged"
+        // The SOPS MAC, or shroud_auth (its message says which).
+        Err(Error::MacMismatch(why)) => problems.push(format!(
+            "{name}: the file was changed without its key, or damaged: {why}"
         )),
         // Already named, from the walk above.
         Err(Error::DecryptValue { .. }) if !problems.is_empty() => {}

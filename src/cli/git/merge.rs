@@ -17,7 +17,7 @@ use super::super::{as_text, io, warn};
 use super::MergeDriverArgs;
 use shroud::crypto::DataKey;
 use shroud::document::Document;
-use shroud::engine::{self, DecryptOptions, EncryptSettings, IvStash};
+use shroud::engine::{self, EncryptSettings, IvStash};
 use shroud::formats::Format;
 use shroud::git::merge::{Carrier, Outcome, merge};
 use shroud::keys::Identities;
@@ -61,7 +61,7 @@ fn open(
         doc.as_ref(),
         &meta,
         &key,
-        DecryptOptions::default(),
+        super::super::decrypt_options(false),
         stash.unwrap_or(&mut off),
     )
     .with_context(|| name.clone())?;
@@ -245,6 +245,7 @@ pub fn run(args: MergeDriverArgs) -> Result<i32> {
         &mut stash,
     )
     .with_context(|| format!("{name}: encrypting the merge"))?;
+    let out = super::super::settle_auth(format, out, &ours.key)?;
     for w in &out.warnings {
         warn(&format!("{name}: {w}"));
     }

@@ -14,7 +14,7 @@ use clap::{Args, Subcommand};
 use zeroize::Zeroizing;
 
 use super::{Fail, as_text, keyring, warn};
-use shroud::engine::{self, DecryptOptions};
+use shroud::engine;
 use shroud::error::exit;
 use shroud::formats::Format;
 
@@ -162,9 +162,13 @@ pub fn open_bytes(name: &str, bytes: &[u8], input_type: Option<&str>) -> Result<
         }
         let meta = engine::metadata(doc.as_ref()).with_context(|| name.to_string())?;
         let key = keyring::data_key(&meta).with_context(|| name.to_string())?;
-        let (data, warnings) =
-            shroud::formats::binary::decrypt(doc.as_ref(), &meta, &key, DecryptOptions::default())
-                .with_context(|| name.to_string())?;
+        let (data, warnings) = shroud::formats::binary::decrypt(
+            doc.as_ref(),
+            &meta,
+            &key,
+            super::decrypt_options(false),
+        )
+        .with_context(|| name.to_string())?;
         for w in warnings {
             warn(&format!("{name}: {w}"));
         }
@@ -180,7 +184,7 @@ pub fn open_bytes(name: &str, bytes: &[u8], input_type: Option<&str>) -> Result<
     }
     let meta = engine::metadata(doc.as_ref()).with_context(|| name.to_string())?;
     let key = keyring::data_key(&meta).with_context(|| name.to_string())?;
-    let out = engine::decrypt(doc.as_ref(), &meta, &key, DecryptOptions::default())
+    let out = engine::decrypt(doc.as_ref(), &meta, &key, super::decrypt_options(false))
         .with_context(|| name.to_string())?;
     for w in &out.warnings {
         warn(&format!("{name}: {w}"));

@@ -9,7 +9,7 @@ use anyhow::Result;
 
 use super::super::{as_text, io, keyring, warn};
 use super::TextconvArgs;
-use shroud::engine::{self, DecryptOptions};
+use shroud::engine;
 use shroud::formats::Format;
 
 pub fn run(args: TextconvArgs) -> Result<i32> {
@@ -48,7 +48,7 @@ pub fn run(args: TextconvArgs) -> Result<i32> {
             return as_is();
         }
     };
-    let options = DecryptOptions::default();
+    let options = super::super::decrypt_options(false);
     let result = if format == Format::Binary {
         shroud::formats::binary::decrypt(doc.as_ref(), &meta, &key, options)
     } else {
