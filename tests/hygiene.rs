@@ -261,8 +261,8 @@ fn no_command_leaks_the_data_key_or_leaves_plaintext_behind() {
             0,
         ),
         step(
-            "set on a missing key",
-            &["set", "s.yaml", r#"["nope"]"#, "1"],
+            "unset of a missing key",
+            &["unset", "s.yaml", r#"["nope"]"#],
             false,
             1,
         ),

@@ -218,7 +218,9 @@ fn status_finds_what_needs_doing_in_a_git_repository_and_ci_can_gate_on_it() {
     encrypt_to(d, &alice, "secrets/ok.yaml", "a: 1\n");
     encrypt_to(d, &format!("{alice},{bob}"), "secrets/extra.yaml", "a: 1\n");
     let old = encrypt_to(d, &alice, "secrets/old.env", "A=1\n");
-    // Pretend the key was made long ago (the field is outside the MAC).
+    // Pretend the key was made long ago. The field is outside the SOPS MAC
+    // but inside shroud_auth, so the file is sealed again with its data key
+    // afterwards, as a file rotated in 2020 would be.
     let t = fs::read_to_string(&old).unwrap();
     let t = t
         .lines()
@@ -232,7 +234,7 @@ fn status_finds_what_needs_doing_in_a_git_repository_and_ci_can_gate_on_it() {
         .collect::<Vec<_>>()
         .join("\n")
         + "\n";
-    fs::write(&old, t).unwrap();
+    fs::write(&old, reseal_as_alice(&t, shroud::formats::Format::Dotenv)).unwrap();
     let by_sops = encrypt_to(d, &alice, "secrets/by-sops.json", "{\"a\": 1}\n");
     let o = common::isolated(&sops, d)
         .env("SOPS_AGE_KEY_FILE", identity_file("alice"))
@@ -433,4 +435,19 @@ fn groups_add_and_delete_as_sops_reads_them() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("no key group 5"), "{}", stderr(&o));
     assert_eq!(fs::read_to_string(&file).unwrap(), t);
+}
+
+/// Seal `text` again (a fresh shroud_auth) with its data key, opened with
+/// alice's test identity: what the holder of the data key can always do.
+fn reseal_as_alice(text: &str, format: shroud::formats::Format) -> String {
+    use shroud::document::Replacement;
+    let doc = format.parse(text).unwrap();
+    let meta = shroud::engine::metadata(doc.as_ref()).unwrap();
+    let alice = fs::read_to_string(identity_file("alice")).unwrap();
+    let ids = shroud::keys::Identities::from_text("alice", &alice);
+    let key = shroud::keys::data_key(&meta, &ids).unwrap();
+    let keep = vec![Replacement::Keep; doc.leaves().len()];
+    let mut node = doc.metadata().unwrap().clone();
+    shroud::integrity::seal(&key, doc.leaves(), &keep, &mut node);
+    doc.render(&keep, Some(&node)).unwrap().text
 }

@@ -1,6 +1,6 @@
 //! `shroud set` adding keys, maps and list items, and `shroud unset`, in
 //! every format: the encrypted file changes by exactly the new or removed
-//! lines (plus sops's lastmodified and mac), and real sops decrypts the
+//! lines (plus lastmodified, mac and shroud_auth), and real sops decrypts the
 //! result to the expected data.
 
 mod common;
@@ -42,13 +42,14 @@ fn mask(line: &str) -> String {
     re.replace_all(line, "ENC").into_owned()
 }
 
-/// sops's own metadata lines that change on every write.
+/// The metadata lines that change on every write: sops's lastmodified and
+/// mac, and shroud's authenticator.
 fn is_meta(line: &str) -> bool {
     let t = line
         .trim_start()
         .trim_start_matches('"')
         .trim_start_matches("sops_");
-    t.starts_with("lastmodified") || t.starts_with("mac")
+    t.starts_with("lastmodified") || t.starts_with("mac") || t.starts_with("shroud_auth")
 }
 
 /// The lines removed and added between two texts (a longest-common-

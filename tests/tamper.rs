@@ -297,7 +297,7 @@ fn cases(f: Fmt, enc: &str) -> Vec<Case> {
     let extra = Regex::new(r"v1:HMAC-SHA256:[A-Za-z0-9+/=]+")
         .unwrap()
         .replace(&enc[auth_line.clone()], "7")
-        .replace("shroud_auth", "shroud_key_version");
+        .replace("shroud_auth", "shroud_rotated_by");
     let extra = if f == Fmt::Json {
         extra.replace("\"7\"", "\"7\",")
     } else {
