@@ -8,12 +8,12 @@
 //! Value changes merge fully: a value changed on one side only is taken,
 //! the same change on both sides is taken once, different changes to one
 //! key are a conflict. Keys added or removed (any change to the set of key
-//! paths or to a node's kind) are merged when only ONE side changes the
-//! structure: that side is the carrier and the other side's value changes
-//! are applied to it. When both sides change the structure differently the
-//! merge is refused, naming the paths each side added or removed: splicing
-//! new keys into the other side's text needs insert/delete rendering that
-//! the formats do not offer yet.
+//! paths or to a node's kind) on ONE side only: that side is the carrier
+//! and the other side's value changes are applied to it. When BOTH sides
+//! changed the structure, the three documents are merged as trees and the
+//! result is [`Outcome::Apply`]: their side's changes as `set`/`unset`
+//! splices ([`crate::formats::structure`]) over our plaintext, so our text
+//! is the carrier and only their changes are written into it.
 
 use std::collections::HashMap;
 
@@ -146,6 +146,10 @@ pub fn merge(base: &dyn Document, ours: &dyn Document, theirs: &dyn Document) ->
             continue;
         }
         let carrier_unchanged = vb.is_some_and(|b| b.same_data(&c.item));
+        if vb.is_none() {
+            conflicts.push(format!("{loc}: added on both sides with different values"));
+            continue;
+        }
         if !carrier_unchanged {
             conflicts.push(format!("{loc}: changed on both sides"));
             continue;
