@@ -635,6 +635,31 @@ mod tests {
     }
 
     #[test]
+    fn list_items_their_side_added_or_removed_come_over_with_our_new_keys() {
+        let base = "l:\n  - a\n  - b\n  - c\nk: 1\n";
+        let ours = "l:\n  - a\n  - b\n  - c\nk: 1\nmine: 2\n";
+        assert_eq!(
+            run(
+                base,
+                ours,
+                "l:\n  - a\n  - b\n  - c\n  - d\nk: 1\nyours: 3\n"
+            )
+            .unwrap(),
+            "l:\n  - a\n  - b\n  - c\n  - d\nk: 1\nmine: 2\nyours: 3\n"
+        );
+        assert_eq!(
+            run(base, ours, "l:\n  - a\nk: 1\nyours: 3\n").unwrap(),
+            "l:\n  - a\nk: 1\nmine: 2\nyours: 3\n"
+        );
+        // A scalar their side turned into a map: same data, written in
+        // flow style where the scalar was (as `set` writes it).
+        assert_eq!(
+            run(base, ours, "l:\n  - a\n  - b\n  - c\nk:\n  x: 1\n").unwrap(),
+            "l:\n  - a\n  - b\n  - c\nk: {x: 1}\nmine: 2\n"
+        );
+    }
+
+    #[test]
     fn conflicting_structure_changes_name_the_paths_only() {
         let ours = "# top\ndb:\n  user: app\n  password: old\nport: 5432\nk: mine\n";
         let theirs = "# top\ndb:\n  user: app\n  password: old\nport: 5432\nk: yours\nz: 1\n";
