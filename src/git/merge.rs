@@ -378,14 +378,8 @@ fn transform(path: &[PathSeg], from: Option<&Node>, to: Option<&Node>, ops: &mut
                 transform(&child(path, PathSeg::Index(i)), Some(&a[i]), None, ops);
             }
         }
-        // A map or list that becomes something else: remove, then write.
-        (Some(_), Some(t)) => {
-            ops.push(Op {
-                path: path.to_vec(),
-                value: None,
-            });
-            set(ops, t);
-        }
+        // A map or list that becomes something else: `set` replaces it.
+        (Some(_), Some(t)) => set(ops, t),
     }
 }
 
@@ -651,11 +645,16 @@ mod tests {
             run(base, ours, "l:\n  - a\nk: 1\nyours: 3\n").unwrap(),
             "l:\n  - a\nk: 1\nmine: 2\nyours: 3\n"
         );
-        // A scalar their side turned into a map: same data, written in
-        // flow style where the scalar was (as `set` writes it).
+        // A scalar their side turned into a map, and a list into a
+        // scalar: same data, written where the old value was (a new map in
+        // flow style, as `set` writes it).
         assert_eq!(
             run(base, ours, "l:\n  - a\n  - b\n  - c\nk:\n  x: 1\n").unwrap(),
             "l:\n  - a\n  - b\n  - c\nk: {x: 1}\nmine: 2\n"
+        );
+        assert_eq!(
+            run(base, ours, "l: none\nk: 1\n").unwrap(),
+            "l: none\nk: 1\nmine: 2\n"
         );
     }
 
