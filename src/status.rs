@@ -9,6 +9,7 @@ use crate::config::CreationRule;
 use crate::crypto::DataKey;
 use crate::document::Document;
 use crate::engine::{self, DecryptOptions};
+use crate::formats::Format;
 use crate::metadata::Metadata;
 
 /// One thing wrong with a file. Most findings need action (`status` exits
@@ -213,18 +214,26 @@ pub fn has_auth(doc: &dyn Document) -> bool {
 /// data key, without keeping any plaintext: the error of the first check
 /// that fails, or `None` when all pass. A missing `shroud_auth` is not an
 /// error here ([`has_auth`] reports it).
-pub fn verify(doc: &dyn Document, meta: &Metadata, key: &DataKey) -> Option<Finding> {
+pub fn verify(
+    format: Format,
+    doc: &dyn Document,
+    meta: &Metadata,
+    key: &DataKey,
+) -> Option<Finding> {
     let options = DecryptOptions {
         ignore_mac: false,
         require_auth: false,
     };
-    // The decrypted edits are zeroizing and dropped at once.
-    match engine::decrypt_leaves(doc, meta, key, options) {
-        Ok(_) => None,
-        Err(e) => Some(Finding::AuthInvalid {
-            error: e.to_string(),
-        }),
-    }
+    // What is decrypted is zeroizing and dropped at once. A binary file's
+    // value is its raw bytes with a MAC of its own (not the leaf walk).
+    let result = if format == Format::Binary {
+        crate::formats::binary::decrypt(doc, meta, key, options).map(drop)
+    } else {
+        engine::decrypt_leaves(doc, meta, key, options).map(drop)
+    };
+    result.err().map(|e| Finding::AuthInvalid {
+        error: e.to_string(),
+    })
 }
 
 #[cfg(test)]

@@ -354,6 +354,17 @@ fn status_reports_files_without_shroud_auth_and_files_that_fail_it() {
             .contains("shroud_auth")
     );
     encrypt_to(d, &alice, "secrets/ok.yaml", "password: shroud-wrote-me\n");
+    // Other formats verify by their own rules (binary: a MAC over the bytes).
+    encrypt_to(d, &alice, "secrets/ok.env", "TOKEN=shroud-env-value\n");
+    let blob = d.join("secrets/blob.bin");
+    fs::write(&blob, b"\xff\xfebinary-secret\x00").unwrap();
+    let o = shroud(d)
+        .current_dir(d)
+        .args(["encrypt", "-i"])
+        .arg(&blob)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
     // An empty value injected by someone without the data key: the SOPS
     // MAC does not see empty strings, shroud_auth does.
     let injected = encrypt_to(
@@ -442,7 +453,13 @@ fn status_reports_files_without_shroud_auth_and_files_that_fail_it() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout).into_owned() + &stderr(&o);
-    for secret in ["sops-wrote-me", "shroud-wrote-me", "injected-me"] {
+    for secret in [
+        "sops-wrote-me",
+        "shroud-wrote-me",
+        "injected-me",
+        "shroud-env-value",
+        "binary-secret",
+    ] {
         assert!(!out.contains(secret), "{secret} printed: {out}");
     }
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -457,7 +474,11 @@ fn status_reports_files_without_shroud_auth_and_files_that_fail_it() {
             .contains("shroud_auth"),
         "{r}"
     );
-    assert_eq!(file(&v, "secrets/ok.yaml")["verified"], true);
+    for ok in ["secrets/ok.yaml", "secrets/ok.env", "secrets/blob.bin"] {
+        let f = file(&v, ok);
+        assert_eq!(f["verified"], true, "{f}");
+        assert_eq!(f["findings"], serde_json::json!([]), "{f}");
+    }
     // sops's own file passes its MAC; only the warning remains.
     let s = file(&v, "secrets/by-sops.yaml");
     assert_eq!(s["verified"], true);

@@ -148,7 +148,7 @@ fn examine(file: &Path, cx: &Context) -> Option<Report> {
                 report.findings = status::check(&meta, rule, &report.key);
             }
             if let Some(doc) = doc.as_deref() {
-                report.auth = Some(check_auth(doc, &meta, cx, &mut report.findings));
+                report.auth = Some(check_auth(format, doc, &meta, cx, &mut report.findings));
             }
         }
     }
@@ -159,6 +159,7 @@ fn examine(file: &Path, cx: &Context) -> Option<Report> {
 /// the identities at hand open it, whether its MAC and `shroud_auth`
 /// match. Nothing decrypted is kept or printed.
 fn check_auth(
+    format: Format,
     doc: &dyn shroud::document::Document,
     meta: &shroud::metadata::Metadata,
     cx: &Context,
@@ -174,7 +175,7 @@ fn check_auth(
         None
     } else {
         shroud::keys::data_key(meta, cx.identities).ok().map(|key| {
-            match status::verify(doc, meta, &key) {
+            match status::verify(format, doc, meta, &key) {
                 None => true,
                 Some(f) => {
                     findings.push(f);
