@@ -6,10 +6,14 @@
 //! the caller that knows the fact.
 
 use crate::config::CreationRule;
+use crate::crypto::DataKey;
+use crate::document::Document;
+use crate::engine::{self, DecryptOptions};
+use crate::formats::Format;
 use crate::metadata::Metadata;
 
-/// One thing wrong with a file. Every finding needs action: `status` exits
-/// non-zero when any file has one.
+/// One thing wrong with a file. Most findings need action (`status` exits
+/// non-zero when any file has one); [`Finding::needs_action`] says which.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Finding {
     /// A creation rule's `path_regex` matches the file, but it is plaintext.
@@ -29,6 +33,15 @@ pub enum Finding {
     KeyAgeUnknown { max: String },
     /// The file could not be read or understood.
     Unreadable { error: String },
+    /// The encrypted file has no `shroud_auth` (sops wrote it, or the field
+    /// was stripped: a downgrade). Seen without any key. It needs action
+    /// only under strict mode, where shroud refuses to open such a file.
+    MissingAuth { strict: bool },
+    /// The user's identities open the file, but its SOPS MAC or its
+    /// `shroud_auth` does not match, or a value does not decrypt: it was
+    /// changed by someone without the data key. `error` names the check
+    /// (and a key path), never a value.
+    AuthInvalid { error: String },
 }
 
 impl Finding {
@@ -40,7 +53,16 @@ impl Finding {
             Finding::RotationOverdue { .. } => "rotation_overdue",
             Finding::KeyAgeUnknown { .. } => "key_age_unknown",
             Finding::Unreadable { .. } => "unreadable",
+            Finding::MissingAuth { .. } => "missing_auth",
+            Finding::AuthInvalid { .. } => "auth_invalid",
         }
+    }
+
+    /// Whether the finding makes `status` exit non-zero. A missing
+    /// `shroud_auth` outside strict mode is only a warning: sops-written
+    /// files are normal in a mixed team, and shroud still opens them.
+    pub fn needs_action(&self) -> bool {
+        !matches!(self, Finding::MissingAuth { strict: false })
     }
 
     /// One line for people, saying what to do.
@@ -78,6 +100,18 @@ impl Finding {
                 format!("key age unknown (not recorded), policy allows {max} (shroud rotate -i)")
             }
             Finding::Unreadable { error } => format!("cannot read: {error}"),
+            Finding::MissingAuth { strict } => format!(
+                "{}no shroud_auth (written by sops, or removed){} (shroud rotate -i)",
+                if *strict { "" } else { "warning: " },
+                if *strict {
+                    ", refused in strict mode"
+                } else {
+                    ": keys, types, comments and metadata are not authenticated"
+                }
+            ),
+            Finding::AuthInvalid { error } => format!(
+                "integrity check failed, the file was changed without the data key: {error}"
+            ),
         }
     }
 }
@@ -156,6 +190,50 @@ pub fn check(meta: &Metadata, rule: &CreationRule, key: &KeyState) -> Vec<Findin
         }
     }
     findings
+}
+
+/// What the `shroud_auth` check found about one encrypted file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AuthState {
+    /// The `sops` block carries a `shroud_auth` field.
+    pub present: bool,
+    /// `Some(true)`: opened with the user's identities and the SOPS MAC and
+    /// `shroud_auth` (when present) match; `Some(false)`: they do not;
+    /// `None`: not opened (no identity at hand).
+    pub verified: Option<bool>,
+}
+
+/// Whether the encrypted `doc` carries `shroud_auth` (no key needed).
+pub fn has_auth(doc: &dyn Document) -> bool {
+    doc.metadata()
+        .and_then(|n| n.get(crate::integrity::FIELD))
+        .is_some_and(|v| !matches!(v, crate::document::MetaNode::Null))
+}
+
+/// Check the SOPS MAC, every value and `shroud_auth` of `doc` with its
+/// data key, without keeping any plaintext: the error of the first check
+/// that fails, or `None` when all pass. A missing `shroud_auth` is not an
+/// error here ([`has_auth`] reports it).
+pub fn verify(
+    format: Format,
+    doc: &dyn Document,
+    meta: &Metadata,
+    key: &DataKey,
+) -> Option<Finding> {
+    let options = DecryptOptions {
+        ignore_mac: false,
+        require_auth: false,
+    };
+    // What is decrypted is zeroizing and dropped at once. A binary file's
+    // value is its raw bytes with a MAC of its own (not the leaf walk).
+    let result = if format == Format::Binary {
+        crate::formats::binary::decrypt(doc, meta, key, options).map(drop)
+    } else {
+        engine::decrypt_leaves(doc, meta, key, options).map(drop)
+    };
+    result.err().map(|e| Finding::AuthInvalid {
+        error: e.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -241,5 +319,16 @@ mod tests {
             check(&m, &rule(&["a"], None), &key_state(&m, now())),
             vec![]
         );
+    }
+
+    #[test]
+    fn a_missing_authenticator_needs_action_only_in_strict_mode() {
+        let lax = Finding::MissingAuth { strict: false };
+        let strict = Finding::MissingAuth { strict: true };
+        assert!(!lax.needs_action() && strict.needs_action());
+        assert!(lax.message().starts_with("warning:"), "{}", lax.message());
+        assert!(strict.message().contains("strict"), "{}", strict.message());
+        assert!(Finding::AuthInvalid { error: "x".into() }.needs_action());
+        assert!(Finding::KeyAgeUnknown { max: "1d".into() }.needs_action());
     }
 }

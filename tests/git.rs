@@ -516,31 +516,159 @@ fn the_driver_merges_every_structured_format() {
         let kept = their_new.iter().filter(|e| merged.contains(*e)).count();
         assert_eq!(kept, 1, "{name}: {their_new:?}\n{merged}");
 
-        // Both sides adding keys is refused, naming the paths (shown on
-        // dotenv, where appending a line adds a key).
-        if name == "s.env" {
-            fs::copy(&base, &ours).unwrap();
-            fs::copy(&base, &theirs).unwrap();
-            let add = |file: &str, line: &str| {
-                let mut cmd = common::shroud(&r.home);
-                r.env(&mut cmd, true);
-                let o = cmd
-                    .env("EDITOR", format!("sed -i -e '$a {line}'"))
-                    .args(["edit", file])
-                    .output()
-                    .unwrap();
-                assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-            };
-            add(o, "X=1");
-            add(t, "Y=2");
-            let before = fs::read(&ours).unwrap();
-            let out = r.shroud(&["git", "merge-driver", b, o, t, name]);
-            let err = String::from_utf8_lossy(&out.stderr);
-            assert_eq!(out.status.code(), Some(1), "{err}");
-            assert!(err.contains(r#"["X"]: added on our side"#), "{err}");
-            assert!(err.contains(r#"["Y"]: added on their side"#), "{err}");
-            assert_eq!(fs::read(&ours).unwrap(), before, "ours was changed");
+        // Both sides add a key (set creates it): both keys are in the
+        // result; the same new key with different values is a conflict
+        // that names it and leaves ours alone.
+        let new_key = |k: &str| {
+            if name == "s.ini" {
+                format!(r#"["s"]["{k}"]"#)
+            } else {
+                format!(r#"["{k}"]"#)
+            }
+        };
+        fs::copy(&base, &ours).unwrap();
+        fs::copy(&base, &theirs).unwrap();
+        r.set(o, &new_key("n1"), r#""from-ours""#);
+        r.set(t, &new_key("n2"), r#""from-theirs""#);
+        r.shroud_ok(&["git", "merge-driver", b, o, t, name]);
+        for (k, v) in [("n1", "from-ours"), ("n2", "from-theirs")] {
+            let got = r.shroud_ok(&["decrypt", "--extract", &new_key(k), o]);
+            assert_eq!(
+                got.trim_end(),
+                v,
+                "{name}\n{}",
+                r.shroud_ok(&["decrypt", o])
+            );
         }
+        let old = if name == "s.ini" {
+            r#"["s"]["a"]"#
+        } else if name == "s.env" {
+            r#"["A"]"#
+        } else {
+            r#"["a"]"#
+        };
+        assert_eq!(
+            r.shroud_ok(&["decrypt", "--extract", old, o]).trim_end(),
+            "1",
+            "{name}"
+        );
+        fs::copy(&base, &ours).unwrap();
+        fs::copy(&base, &theirs).unwrap();
+        r.set(o, &new_key("n1"), r#""one-value""#);
+        r.set(t, &new_key("n1"), r#""another-value""#);
+        let before = fs::read(&ours).unwrap();
+        let out = r.shroud(&["git", "merge-driver", b, o, t, name]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {err}");
+        assert!(
+            err.contains(&format!(
+                "{}: added on both sides with different values",
+                new_key("n1")
+            )),
+            "{name}: {err}"
+        );
+        assert!(!err.contains("one-value") && !err.contains("another-value"));
+        assert_eq!(fs::read(&ours).unwrap(), before, "{name}: ours was changed");
+    }
+}
+
+/// Both branches add keys to one encrypted file: git merges it cleanly with
+/// the driver, and the real sops reads the union. The same key added with
+/// different values stops the merge, naming the key, with no plaintext
+/// anywhere.
+#[test]
+fn keys_added_on_both_branches_merge_and_sops_reads_the_union() {
+    let Some(r) = set_up() else { return };
+    let Some(sops) = require_tool("sops") else {
+        return;
+    };
+    let base = r.read("secrets.enc.yaml");
+    r.ok(&["checkout", "-q", "-b", "theirs"]);
+    r.set("secrets.enc.yaml", r#"["db"]["host"]"#, r#""db.internal""#);
+    r.set(
+        "secrets.enc.yaml",
+        r#"["api"]"#,
+        r#"{"token": "their-tok-5"}"#,
+    );
+    r.ok(&["commit", "-q", "-am", "their keys"]);
+    let theirs = r.read("secrets.enc.yaml");
+    r.ok(&["checkout", "-q", "main"]);
+    r.set(
+        "secrets.enc.yaml",
+        r#"["db"]["replica"]"#,
+        r#""db2.internal""#,
+    );
+    r.set("secrets.enc.yaml", r#"["port"]"#, "6543");
+    r.ok(&["commit", "-q", "-am", "our keys"]);
+    let o = r.git(&["merge", "--no-edit", "theirs"]);
+    assert!(
+        o.status.success(),
+        "merge failed: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(r.ok(&["status", "--porcelain"]), "");
+    let merged = r.read("secrets.enc.yaml");
+    // Unchanged values and their new ones keep their ciphertexts.
+    assert_eq!(enc_of(&merged, "user"), enc_of(&base, "user"));
+    assert_eq!(enc_of(&merged, "token"), enc_of(&theirs, "token"));
+    assert_eq!(enc_of(&merged, "host"), enc_of(&theirs, "host"));
+    let out = common::isolated(&sops, &r.home)
+        .env("SOPS_AGE_KEY_FILE", identity_file("alice"))
+        .args(["decrypt", "--output-type", "json", "secrets.enc.yaml"])
+        .current_dir(&r.dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let data: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        data,
+        serde_json::json!({
+            "db": {"user": "app", "password": "base-pw-1", "replica": "db2.internal", "host": "db.internal"},
+            "port": 6543,
+            "api": {"token": "their-tok-5"}
+        })
+    );
+    // shroud opens it in strict mode: the merge sealed it.
+    let o = r.shroud(&["--strict", "decrypt", "secrets.enc.yaml"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    // The same new key with different values on both branches.
+    r.ok(&["checkout", "-q", "-b", "other"]);
+    r.set(
+        "secrets.enc.yaml",
+        r#"["db"]["region"]"#,
+        r#""their-region-9""#,
+    );
+    r.ok(&["commit", "-q", "-am", "their region"]);
+    r.ok(&["checkout", "-q", "main"]);
+    r.set(
+        "secrets.enc.yaml",
+        r#"["db"]["region"]"#,
+        r#""our-region-8""#,
+    );
+    r.set("secrets.enc.yaml", r#"["extra"]"#, "1");
+    r.ok(&["commit", "-q", "-am", "our region"]);
+    let ours = r.read("secrets.enc.yaml");
+    let o = r.git(&["merge", "--no-edit", "other"]);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!o.status.success(), "the merge should stop: {said}");
+    assert!(
+        said.contains(r#"["db"]["region"]: added on both sides with different values"#),
+        "{said}"
+    );
+    assert_eq!(r.read("secrets.enc.yaml"), ours);
+    for secret in ["their-region-9", "our-region-8", "base-pw-1", "their-tok-5"] {
+        assert!(!said.contains(secret));
+        assert_eq!(files_containing(&r.root, secret), Vec::<PathBuf>::new());
     }
 }
 

@@ -260,9 +260,12 @@ fn no_command_leaks_the_data_key_or_leaves_plaintext_behind() {
             false,
             0,
         ),
+        // status decrypts (to verify the MAC and shroud_auth) but must
+        // print nothing of what it decrypted.
+        step("status", &["status", "--json", "s.yaml"], false, 0),
         step(
-            "unset of a missing key",
-            &["unset", "s.yaml", r#"["nope"]"#],
+            "set through a missing key",
+            &["set", "s.yaml", r#"["nope"][3]"#, "1"],
             false,
             1,
         ),

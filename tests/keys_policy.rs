@@ -219,8 +219,8 @@ fn status_finds_what_needs_doing_in_a_git_repository_and_ci_can_gate_on_it() {
     encrypt_to(d, &format!("{alice},{bob}"), "secrets/extra.yaml", "a: 1\n");
     let old = encrypt_to(d, &alice, "secrets/old.env", "A=1\n");
     // Pretend the key was made long ago. The field is outside the SOPS MAC
-    // but inside shroud_auth, so the file is sealed again with its data key
-    // afterwards, as a file rotated in 2020 would be.
+    // but inside shroud_auth, so status without a key sees the old date,
+    // and shroud refuses to rotate the forged file (below).
     let t = fs::read_to_string(&old).unwrap();
     let t = t
         .lines()
@@ -234,7 +234,7 @@ fn status_finds_what_needs_doing_in_a_git_repository_and_ci_can_gate_on_it() {
         .collect::<Vec<_>>()
         .join("\n")
         + "\n";
-    fs::write(&old, reseal_as_alice(&t, shroud::formats::Format::Dotenv)).unwrap();
+    fs::write(&old, t).unwrap();
     let by_sops = encrypt_to(d, &alice, "secrets/by-sops.json", "{\"a\": 1}\n");
     let o = common::isolated(&sops, d)
         .env("SOPS_AGE_KEY_FILE", identity_file("alice"))
@@ -267,7 +267,7 @@ fn status_finds_what_needs_doing_in_a_git_repository_and_ci_can_gate_on_it() {
         vec![
             (
                 "secrets/by-sops.json".to_string(),
-                vec!["key_age_unknown".to_string()]
+                vec!["key_age_unknown".to_string(), "missing_auth".to_string()]
             ),
             (
                 "secrets/extra.yaml".into(),
@@ -289,11 +289,21 @@ fn status_finds_what_needs_doing_in_a_git_repository_and_ci_can_gate_on_it() {
     assert!(table.contains("secrets/plain.yaml") && table.contains("shroud encrypt -i"));
     assert!(table.contains("rotation overdue"), "{table}");
 
-    // Fix everything with shroud itself; status is then clean.
+    let o = as_alice(d)
+        .args(["rotate", "-i", "secrets/old.env"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(51), "{}", stderr(&o));
+    assert!(stderr(&o).contains("shroud_auth"), "{}", stderr(&o));
+
+    // Fix everything with shroud itself; status is then clean. The forged
+    // file is read past its failed check, as a user who trusts it would,
+    // and encrypted afresh.
     for (cmd, file) in [
         (vec!["encrypt", "-i"], "secrets/plain.yaml"),
         (vec!["updatekeys", "-y"], "secrets/extra.yaml"),
-        (vec!["rotate", "-i"], "secrets/old.env"),
+        (vec!["decrypt", "--ignore-mac", "-i"], "secrets/old.env"),
+        (vec!["encrypt", "-i"], "secrets/old.env"),
         (vec!["rotate", "-i"], "secrets/by-sops.json"),
     ] {
         let o = as_alice(d).args(&cmd).arg(file).output().unwrap();
@@ -313,6 +323,191 @@ fn status_finds_what_needs_doing_in_a_git_repository_and_ci_can_gate_on_it() {
         )),
         "{v}"
     );
+}
+
+/// Issue #7: a file without `shroud_auth` (sops wrote it, or someone
+/// stripped the field to downgrade it) is reported without any key; as a
+/// warning normally, as needing action under strict mode (flag, env or
+/// .sops.yaml). With an identity at hand status also verifies the file,
+/// and a file changed without the data key is reported, no value shown.
+#[test]
+fn status_reports_files_without_shroud_auth_and_files_that_fail_it() {
+    let Some(sops) = require_tool("sops") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let alice = recipient("alice");
+    let rules = format!("creation_rules:\n  - path_regex: ^secrets/\n    age: {alice}\n");
+    fs::write(d.join(".sops.yaml"), &rules).unwrap();
+    fs::create_dir_all(d.join("secrets")).unwrap();
+    fs::write(d.join("secrets/by-sops.yaml"), "password: sops-wrote-me\n").unwrap();
+    let o = common::isolated(&sops, d)
+        .current_dir(d)
+        .args(["encrypt", "-i", "secrets/by-sops.yaml"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "sops encrypt: {}", stderr(&o));
+    assert!(
+        !fs::read_to_string(d.join("secrets/by-sops.yaml"))
+            .unwrap()
+            .contains("shroud_auth")
+    );
+    encrypt_to(d, &alice, "secrets/ok.yaml", "password: shroud-wrote-me\n");
+    // Other formats verify by their own rules (binary: a MAC over the bytes).
+    encrypt_to(d, &alice, "secrets/ok.env", "TOKEN=shroud-env-value\n");
+    let blob = d.join("secrets/blob.bin");
+    fs::write(&blob, b"\xff\xfebinary-secret\x00").unwrap();
+    let o = shroud(d)
+        .current_dir(d)
+        .args(["encrypt", "-i"])
+        .arg(&blob)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    // An empty value injected by someone without the data key: the SOPS
+    // MAC does not see empty strings, shroud_auth does.
+    let injected = encrypt_to(
+        d,
+        &alice,
+        "secrets/injected.yaml",
+        "password: injected-me\n",
+    );
+    let t = fs::read_to_string(&injected).unwrap();
+    fs::write(&injected, format!("admin: \"\"\n{t}")).unwrap();
+
+    let file = |v: &serde_json::Value, path: &str| {
+        v["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == path)
+            .unwrap_or_else(|| panic!("{path} not listed: {v}"))
+            .clone()
+    };
+
+    // No key at hand: the missing field is seen, nothing can be verified,
+    // and a missing field alone is a warning (exit 0).
+    let (code, v) = status_json(d, &["secrets"]);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["needs_action"], false);
+    let s = file(&v, "secrets/by-sops.yaml");
+    assert_eq!(s["shroud_auth"], "absent");
+    assert_eq!(s["verified"], serde_json::Value::Null);
+    assert_eq!(s["findings"][0]["kind"], "missing_auth");
+    assert_eq!(s["findings"][0]["needs_action"], false);
+    assert_eq!(file(&v, "secrets/ok.yaml")["shroud_auth"], "present");
+    assert_eq!(
+        file(&v, "secrets/injected.yaml")["findings"],
+        serde_json::json!([])
+    );
+    let o = shroud(d)
+        .current_dir(d)
+        .args(["status", "secrets"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("no shroud_auth"));
+    assert!(stderr(&o).contains("0 need action"), "{}", stderr(&o));
+
+    // Strict mode, three ways: the same file now needs action.
+    let strict_kinds = |o: Output| {
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["needs_action"], true);
+        let f = file(&v, "secrets/by-sops.yaml");
+        assert_eq!(f["findings"][0]["kind"], "missing_auth");
+        assert_eq!(f["findings"][0]["needs_action"], true);
+        assert!(
+            f["findings"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("strict")
+        );
+        // Files that carry the field stay in order.
+        assert_eq!(
+            file(&v, "secrets/ok.yaml")["findings"],
+            serde_json::json!([])
+        );
+    };
+    let status = || {
+        let mut c = shroud(d);
+        c.current_dir(d).args(["status", "--json", "secrets"]);
+        c
+    };
+    strict_kinds(status().arg("--strict").output().unwrap());
+    strict_kinds(status().env("SHROUD_STRICT", "true").output().unwrap());
+    fs::write(
+        d.join(".sops.yaml"),
+        format!("{rules}shroud:\n  strict: true\n"),
+    )
+    .unwrap();
+    strict_kinds(status().output().unwrap());
+    fs::write(d.join(".sops.yaml"), &rules).unwrap();
+
+    // With alice's identity every file is verified: the injected value
+    // fails shroud_auth, and no value appears in the report.
+    let o = as_alice(d)
+        .args(["status", "--json", "secrets"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned() + &stderr(&o);
+    for secret in [
+        "sops-wrote-me",
+        "shroud-wrote-me",
+        "injected-me",
+        "shroud-env-value",
+        "binary-secret",
+    ] {
+        assert!(!out.contains(secret), "{secret} printed: {out}");
+    }
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let r = file(&v, "secrets/injected.yaml");
+    assert_eq!(r["verified"], false);
+    assert_eq!(r["findings"][0]["kind"], "auth_invalid");
+    assert_eq!(r["findings"][0]["needs_action"], true);
+    assert!(
+        r["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("shroud_auth"),
+        "{r}"
+    );
+    for ok in ["secrets/ok.yaml", "secrets/ok.env", "secrets/blob.bin"] {
+        let f = file(&v, ok);
+        assert_eq!(f["verified"], true, "{f}");
+        assert_eq!(f["findings"], serde_json::json!([]), "{f}");
+    }
+    // sops's own file passes its MAC; only the warning remains.
+    let s = file(&v, "secrets/by-sops.yaml");
+    assert_eq!(s["verified"], true);
+    assert_eq!(
+        kinds(&serde_json::json!({"files": [s]}))[0].1,
+        vec!["missing_auth"]
+    );
+
+    // A value swapped into another key's place fails too, in a sops file
+    // (the SOPS MAC and each value's AAD catch it).
+    let t = fs::read_to_string(d.join("secrets/by-sops.yaml")).unwrap();
+    let enc = t
+        .lines()
+        .find_map(|l| l.strip_prefix("password: "))
+        .unwrap()
+        .to_string();
+    fs::write(
+        d.join("secrets/by-sops.yaml"),
+        t.replacen("password: ", &format!("other: {enc}\npassword: "), 1),
+    )
+    .unwrap();
+    let o = as_alice(d)
+        .args(["status", "--json", "secrets/by-sops.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let kinds = kinds(&v);
+    assert_eq!(kinds[0].1, vec!["missing_auth", "auth_invalid"], "{v}");
 }
 
 fn both_keys(dir: &Path) -> PathBuf {
@@ -435,19 +630,4 @@ fn groups_add_and_delete_as_sops_reads_them() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("no key group 5"), "{}", stderr(&o));
     assert_eq!(fs::read_to_string(&file).unwrap(), t);
-}
-
-/// Seal `text` again (a fresh shroud_auth) with its data key, opened with
-/// alice's test identity: what the holder of the data key can always do.
-fn reseal_as_alice(text: &str, format: shroud::formats::Format) -> String {
-    use shroud::document::Replacement;
-    let doc = format.parse(text).unwrap();
-    let meta = shroud::engine::metadata(doc.as_ref()).unwrap();
-    let alice = fs::read_to_string(identity_file("alice")).unwrap();
-    let ids = shroud::keys::Identities::from_text("alice", &alice);
-    let key = shroud::keys::data_key(&meta, &ids).unwrap();
-    let keep = vec![Replacement::Keep; doc.leaves().len()];
-    let mut node = doc.metadata().unwrap().clone();
-    shroud::integrity::seal(&key, doc.leaves(), &keep, &mut node);
-    doc.render(&keep, Some(&node)).unwrap().text
 }

@@ -1,6 +1,6 @@
 //! `shroud set` adding keys, maps and list items, and `shroud unset`, in
 //! every format: the encrypted file changes by exactly the new or removed
-//! lines (plus lastmodified, mac and shroud_auth), and real sops decrypts the
+//! lines (plus sops's lastmodified and mac), and real sops decrypts the
 //! result to the expected data.
 
 mod common;
@@ -42,8 +42,8 @@ fn mask(line: &str) -> String {
     re.replace_all(line, "ENC").into_owned()
 }
 
-/// The metadata lines that change on every write: sops's lastmodified and
-/// mac, and shroud's authenticator.
+/// The metadata lines that change on every write (sops's, and shroud's
+/// `shroud_auth`).
 fn is_meta(line: &str) -> bool {
     let t = line
         .trim_start()
@@ -454,7 +454,6 @@ fn wrong_paths_give_clear_errors_and_write_nothing() {
         &[r#"["hosts"]"#, "2 items"],
     );
     check(&["set", r#"["hosts"]["k"]"#, "1"], 1, &["list"]);
-    check(&["set", r#"["db"]"#, "1"], 1, &["unset it first"]);
     check(&["set", "db", "1"], 7, &["path"]);
     check(&["set", r#"["x"]"#, "{nope"], 7, &["JSON"]);
     check(
@@ -470,5 +469,60 @@ fn wrong_paths_give_clear_errors_and_write_nothing() {
         &["set", "--idempotent", r#"["db"]["port"]"#, "5432"],
         0,
         &[],
+    );
+}
+
+/// `set` on a path that holds a map or list replaces it, as sops does: the
+/// old entries' lines go, the new value takes the key's place (TOML and
+/// INI: the table or section is written anew at the end).
+#[test]
+fn set_replaces_a_map_or_list_as_sops_does() {
+    case(
+        "s.yaml",
+        YAML,
+        &["set", r#"["db"]"#, "1"],
+        &["db:", "  user: ENC", "  port: ENC"],
+        &["db: ENC"],
+        json!({"db": 1, "hosts": ["a", "b"]}),
+    );
+    case(
+        "s.yaml",
+        YAML,
+        &["set", r#"["hosts"]"#, r#"["c"]"#],
+        &["hosts:", "  - ENC", "  - ENC"],
+        &["hosts: [\"ENC\"]"],
+        json!({"db": {"user": "app", "port": 5432}, "hosts": ["c"]}),
+    );
+    case(
+        "s.yaml",
+        YAML,
+        &["set", r#"["db"]"#, r#"{"host": "h"}"#],
+        &["db:", "  user: ENC", "  port: ENC"],
+        &["db: {host: \"ENC\"}"],
+        json!({"db": {"host": "h"}, "hosts": ["a", "b"]}),
+    );
+    case(
+        "s.json",
+        "{\n  \"db\": {\n    \"user\": \"app\",\n    \"port\": 5432\n  },\n  \"z\": 2\n}\n",
+        &["set", r#"["db"]"#, r#"{"host": "h"}"#],
+        &["    \"user\": \"ENC\",", "    \"port\": \"ENC\""],
+        &["    \"host\": \"ENC\""],
+        json!({"db": {"host": "h"}, "z": 2}),
+    );
+    case(
+        "s.ini",
+        "[db]\nuser = app\nport = 5432\n[other]\nk = v\n",
+        &["set", r#"["db"]"#, r#"{"host": "h"}"#],
+        &["[db]", "user = ENC", "port = ENC"],
+        &["[db]", "host = ENC", ""],
+        json!({"DEFAULT": {}, "other": {"k": "v"}, "db": {"host": "h"}}),
+    );
+    case(
+        "s.toml",
+        "a = 1\n\n[db]\nuser = \"app\"\nport = 5432\n",
+        &["set", r#"["db"]"#, r#"{"host": "h"}"#],
+        &["[db]", "user = \"ENC\"", "port = \"ENC\""],
+        &["db = { host = \"ENC\" }"],
+        json!({"a": 1, "db": {"host": "h"}}),
     );
 }

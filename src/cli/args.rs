@@ -119,12 +119,14 @@ shroud groups add -f secrets.yaml -i --shamir-secret-sharing-threshold 2 --age a
 shroud groups delete -f secrets.yaml -i 1"
     )]
     Groups(GroupsArgs),
-    /// Report what needs doing under .sops.yaml: unencrypted, out-of-sync or overdue files
+    /// Report what needs doing under .sops.yaml: unencrypted, out-of-sync, overdue or unauthenticated files
     #[command(
         after_help = "Examples:\n  shroud status                 # every file git tracks\n  \
-shroud status secrets/ prod.env\n  shroud status --json | jq '.files[] | select(.findings != [])'\n\n\
+shroud status --strict secrets/   # files without shroud_auth need action too\n  \
+shroud status --json | jq '.files[] | select(.findings != [])'\n\n\
 Exit code 1 when any file needs action, so CI can enforce the rotation policy \
-(shroud_max_key_age in a creation rule)."
+(shroud_max_key_age in a creation rule). Files lacking shroud_auth are a warning \
+unless strict mode is on; files your identities open are verified (MAC and shroud_auth)."
     )]
     Status(StatusArgs),
     /// Make a new age identity (prints it, or writes the default key file)

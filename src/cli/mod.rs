@@ -89,6 +89,11 @@ pub fn decrypt_options(ignore_mac: bool) -> shroud::engine::DecryptOptions {
     }
 }
 
+/// Whether strict mode is on, as [`main`] settled it.
+pub fn strict() -> bool {
+    STRICT.get().copied().unwrap_or(false)
+}
+
 /// Strict mode from the flag or the configuration file.
 fn strict_mode(flag: bool, config_flag: Option<&Path>) -> anyhow::Result<bool> {
     if flag {

@@ -13,11 +13,12 @@ use anyhow::Result;
 use serde_json::json;
 
 use super::args::StatusArgs;
-use super::{Fail, batch, io};
+use super::{Fail, batch, io, keyring};
 use shroud::config::{self, CONFIG_NAME, Config};
 use shroud::error::exit;
 use shroud::formats::Format;
-use shroud::status::{self, Finding, KeyState};
+use shroud::keys::Identities;
+use shroud::status::{self, AuthState, Finding, KeyState};
 
 /// Everything reported about one file.
 struct Report {
@@ -28,6 +29,8 @@ struct Report {
     rule: Option<usize>,
     max_key_age: Option<String>,
     key: KeyState,
+    /// For an encrypted file whose `sops` block could be read.
+    auth: Option<AuthState>,
     findings: Vec<Finding>,
 }
 
@@ -76,7 +79,17 @@ fn git_files() -> Result<Vec<PathBuf>> {
         .collect())
 }
 
-fn examine(file: &Path, config: Option<&Config>, now: jiff::Timestamp) -> Option<Report> {
+/// What `examine` needs beyond the file: the configuration, the time, the
+/// identities that may open files, and whether strict mode is on.
+struct Context<'a> {
+    config: Option<&'a Config>,
+    now: jiff::Timestamp,
+    identities: &'a Identities,
+    strict: bool,
+}
+
+fn examine(file: &Path, cx: &Context) -> Option<Report> {
+    let (config, now) = (cx.config, cx.now);
     if file.file_name().is_some_and(|n| n == CONFIG_NAME) {
         return None;
     }
@@ -94,6 +107,7 @@ fn examine(file: &Path, config: Option<&Config>, now: jiff::Timestamp) -> Option
         rule: None,
         max_key_age: None,
         key: KeyState::default(),
+        auth: None,
         findings: vec![],
     };
     let bytes = match io::read_input(Some(file)) {
@@ -107,9 +121,11 @@ fn examine(file: &Path, config: Option<&Config>, now: jiff::Timestamp) -> Option
         }
     };
     let format = Format::from_path(file);
-    let meta = std::str::from_utf8(&bytes)
+    let doc = std::str::from_utf8(&bytes)
         .ok()
-        .and_then(|t| format.parse(t).ok())
+        .and_then(|t| format.parse(t).ok());
+    let meta = doc
+        .as_deref()
         .and_then(|d| d.metadata().map(shroud::metadata::Metadata::from_node));
     match meta {
         None => {
@@ -131,9 +147,44 @@ fn examine(file: &Path, config: Option<&Config>, now: jiff::Timestamp) -> Option
                 report.max_key_age = rule.max_key_age.as_ref().map(|m| m.text.clone());
                 report.findings = status::check(&meta, rule, &report.key);
             }
+            if let Some(doc) = doc.as_deref() {
+                report.auth = Some(check_auth(format, doc, &meta, cx, &mut report.findings));
+            }
         }
     }
     Some(report)
+}
+
+/// Whether the file carries `shroud_auth` (seen without a key) and, when
+/// the identities at hand open it, whether its MAC and `shroud_auth`
+/// match. Nothing decrypted is kept or printed.
+fn check_auth(
+    format: Format,
+    doc: &dyn shroud::document::Document,
+    meta: &shroud::metadata::Metadata,
+    cx: &Context,
+    findings: &mut Vec<Finding>,
+) -> AuthState {
+    let present = status::has_auth(doc);
+    if !present {
+        findings.push(Finding::MissingAuth { strict: cx.strict });
+    }
+    // Not being able to open a file is normal (it is someone else's), so
+    // it is no finding: `verified` stays unknown.
+    let verified = if cx.identities.is_empty() {
+        None
+    } else {
+        shroud::keys::data_key(meta, cx.identities).ok().map(|key| {
+            match status::verify(format, doc, meta, &key) {
+                None => true,
+                Some(f) => {
+                    findings.push(f);
+                    false
+                }
+            }
+        })
+    };
+    AuthState { present, verified }
 }
 
 fn to_json(reports: &[Report], needs_action: bool) -> serde_json::Value {
@@ -148,9 +199,12 @@ fn to_json(reports: &[Report], needs_action: bool) -> serde_json::Value {
                 "key_created": r.key.created,
                 "key_age_seconds": r.key.age_seconds,
                 "max_key_age": r.max_key_age,
+                "shroud_auth": r.auth.map(|a| if a.present { "present" } else { "absent" }),
+                "verified": r.auth.and_then(|a| a.verified),
                 "findings": r.findings.iter().map(|f| json!({
                     "kind": f.kind(),
                     "message": f.message(),
+                    "needs_action": f.needs_action(),
                 })).collect::<Vec<_>>(),
             })
         })
@@ -224,20 +278,25 @@ pub fn run(args: StatusArgs, config_flag: Option<&Path>) -> Result<i32> {
         }
         files
     };
-    let now = jiff::Timestamp::now();
-    let results = batch::run("status", &files, true, |file, _| {
-        Ok(examine(file, config.as_ref(), now))
-    });
+    let identities = keyring::identities();
+    let cx = Context {
+        config: config.as_ref(),
+        now: jiff::Timestamp::now(),
+        identities: &identities,
+        strict: super::strict(),
+    };
+    let results = batch::run("status", &files, true, |file, _| Ok(examine(file, &cx)));
     let reports: Vec<Report> = results
         .into_iter()
         .filter_map(|r| r.ok().flatten())
         .collect();
-    let needs_action = reports.iter().any(|r| !r.findings.is_empty());
+    let acts = |r: &Report| r.findings.iter().any(Finding::needs_action);
+    let needs_action = reports.iter().any(acts);
     if args.json {
         println!("{}", to_json(&reports, needs_action));
     } else {
         print!("{}", table(&reports));
-        let n = reports.iter().filter(|r| !r.findings.is_empty()).count();
+        let n = reports.iter().filter(|r| acts(r)).count();
         eprintln!("shroud: status: {} file(s), {n} need action", reports.len());
     }
     Ok(if needs_action { exit::GENERIC } else { 0 })

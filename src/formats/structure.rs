@@ -1,6 +1,7 @@
 //! Structural changes to a plaintext document, for `set` and `unset`: a new
 //! key (with any missing intermediate maps), an item appended to a list, a
-//! scalar replaced by a map or list, a key or list item removed.
+//! scalar replaced by a map or list, a map or list replaced by any value,
+//! a key or list item removed.
 //!
 //! Like everything else that writes a document, a change is a splice of the
 //! original text: the lines or tokens around the change stay byte for byte.
@@ -228,11 +229,16 @@ pub fn apply(format: Format, src: &str, change: &Change) -> Result<Outcome, Stru
                     let frag = phs.frag(value);
                     splicer(format).replace(&ctx, *i, path, &frag)?
                 }
-                Found::At(_) => {
-                    return Err(StructureError::Splice {
-                        path: show_path(path),
-                        reason: "it already holds a map or list; unset it first".into(),
-                    });
+                Found::At(node) => {
+                    let children: Vec<PathSeg> = match node {
+                        TNode::Map(entries) => entries
+                            .iter()
+                            .map(|(k, _)| PathSeg::Key(k.clone()))
+                            .collect(),
+                        TNode::List(items) => (0..items.len()).map(PathSeg::Index).collect(),
+                        TNode::Leaf(_) => Vec::new(),
+                    };
+                    return replace_container(format, src, path, &children, value);
                 }
                 Found::Missing { depth } => {
                     let container = &path[..depth];
@@ -299,6 +305,61 @@ pub fn apply(format: Format, src: &str, change: &Change) -> Result<Outcome, Stru
     let out = phs.fill(format, &with_ph, coerce, path)?;
     verify(&ctx, &out, path, change, coerce)?;
     Ok(Outcome::Changed(out))
+}
+
+/// `set` of a path that holds a non-empty map or list (sops replaces it).
+/// First its entries are removed one by one, from the last, which leaves
+/// `{}` or `[]` in its place, and the new value is written over that, so
+/// the key keeps its place among its siblings. Where a format cannot hold
+/// the empty collection in place (a TOML `[table]` emptied of its keys),
+/// the key is removed whole and written anew at the end of its parent
+/// instead. Each step is spliced and checked like any other change.
+fn replace_container(
+    format: Format,
+    src: &str,
+    path: &[PathSeg],
+    children: &[PathSeg],
+    value: &NewValue,
+) -> Result<Outcome, StructureError> {
+    let set = |text: &Zeroizing<String>| -> Result<Zeroizing<String>, StructureError> {
+        Ok(match apply(format, text, &Change::Set { path, value })? {
+            Outcome::Changed(t) => t,
+            Outcome::Unchanged => text.clone(),
+        })
+    };
+    let in_place = || -> Result<Zeroizing<String>, StructureError> {
+        let mut current = Zeroizing::new(src.to_string());
+        for seg in children.iter().rev() {
+            let mut child = path.to_vec();
+            child.push(seg.clone());
+            if let Outcome::Changed(t) = apply(format, &current, &Change::Unset { path: &child })? {
+                current = t;
+            }
+        }
+        set(&current)
+    };
+    let anew = || -> Result<Zeroizing<String>, StructureError> {
+        match apply(format, src, &Change::Unset { path })? {
+            Outcome::Changed(t) => set(&t),
+            Outcome::Unchanged => set(&Zeroizing::new(src.to_string())),
+        }
+    };
+    let out = match in_place() {
+        Ok(t) => t,
+        Err(first) => anew().map_err(|_| match first {
+            // The value itself is the problem (e.g. a map in INI): say so.
+            e @ (StructureError::Unsupported { .. } | StructureError::BadValue(_)) => e,
+            e => StructureError::Splice {
+                path: show_path(path),
+                reason: format!("replacing the map or list it holds: {e}"),
+            },
+        })?,
+    };
+    Ok(if *out == *src {
+        Outcome::Unchanged
+    } else {
+        Outcome::Changed(out)
+    })
 }
 
 fn coerced(value: &Value, text: &Zeroizing<String>, coerce: bool) -> Value {

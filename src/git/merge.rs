@@ -8,19 +8,21 @@
 //! Value changes merge fully: a value changed on one side only is taken,
 //! the same change on both sides is taken once, different changes to one
 //! key are a conflict. Keys added or removed (any change to the set of key
-//! paths or to a node's kind) are merged when only ONE side changes the
-//! structure: that side is the carrier and the other side's value changes
-//! are applied to it. When both sides change the structure differently the
-//! merge is refused, naming the paths each side added or removed: splicing
-//! new keys into the other side's text needs insert/delete rendering that
-//! the formats do not offer yet.
+//! paths or to a node's kind) on ONE side only: that side is the carrier
+//! and the other side's value changes are applied to it. When BOTH sides
+//! changed the structure, the three documents are merged as trees and the
+//! result is [`Outcome::Apply`]: their side's changes as `set`/`unset`
+//! splices ([`crate::formats::structure`]) over our plaintext, so our text
+//! is the carrier and only their changes are written into it.
 
 use std::collections::HashMap;
 
 use zeroize::Zeroizing;
 
 use super::{Entry, Item, by_loc, entries, show_loc};
-use crate::document::{Decrypted, Document, LeafKind, Replacement};
+use crate::document::{Decrypted, Document, LeafKind, Replacement, Shape};
+use crate::formats::Format;
+use crate::formats::structure::{self, Change, NewValue};
 use crate::treepath::PathSeg;
 use crate::value;
 
@@ -40,6 +42,9 @@ pub enum Outcome {
         carrier: Carrier,
         edits: Vec<Replacement>,
     },
+    /// Both sides added or removed keys: apply these changes to our
+    /// plaintext text with [`apply`] (our text is kept around them).
+    Apply(Vec<Op>),
     /// The merge cannot be done; each line names a key path and why, never
     /// a value.
     Conflict(Vec<String>),
@@ -96,28 +101,6 @@ fn comments(doc: &dyn Document) -> Vec<(usize, &str)> {
         .collect()
 }
 
-/// Paths added and removed by `side` relative to `base`, for messages.
-fn structure_changes(base: &[Entry], side: &[Entry], name: &str, out: &mut Vec<String>) {
-    let b = by_loc(base);
-    let s = by_loc(side);
-    for e in side {
-        let loc = show_loc(&e.loc);
-        match b.get(&loc) {
-            None => out.push(format!("{loc}: added on {name}")),
-            Some(o) if o.item.class() != e.item.class() => {
-                out.push(format!("{loc}: changed kind of node on {name}"))
-            }
-            Some(_) => {}
-        }
-    }
-    for e in base {
-        let loc = show_loc(&e.loc);
-        if !s.contains_key(&loc) {
-            out.push(format!("{loc}: removed on {name}"));
-        }
-    }
-}
-
 /// Merge `ours` and `theirs` against `base`. All three are plaintext
 /// documents of the same format.
 pub fn merge(base: &dyn Document, ours: &dyn Document, theirs: &dyn Document) -> Outcome {
@@ -127,15 +110,7 @@ pub fn merge(base: &dyn Document, ours: &dyn Document, theirs: &dyn Document) ->
     let carrier = if so == sb && st != sb {
         Carrier::Theirs
     } else if so != sb && st != sb && so != st {
-        let mut lines = Vec::new();
-        structure_changes(&eb, &eo, "our side", &mut lines);
-        structure_changes(&eb, &et, "their side", &mut lines);
-        lines.push(
-            "both sides added or removed keys; shroud merges key additions and removals only \
-             when one side alone makes them"
-                .into(),
-        );
-        return Outcome::Conflict(lines);
+        return merge_structures(base, ours, theirs);
     } else {
         Carrier::Ours
     };
@@ -171,6 +146,10 @@ pub fn merge(base: &dyn Document, ours: &dyn Document, theirs: &dyn Document) ->
             continue;
         }
         let carrier_unchanged = vb.is_some_and(|b| b.same_data(&c.item));
+        if vb.is_none() {
+            conflicts.push(format!("{loc}: added on both sides with different values"));
+            continue;
+        }
         if !carrier_unchanged {
             conflicts.push(format!("{loc}: changed on both sides"));
             continue;
@@ -225,6 +204,330 @@ pub fn merge(base: &dyn Document, ours: &dyn Document, theirs: &dyn Document) ->
     }
 }
 
+// ---------------------------------------------------------------------------
+// Both sides changed the structure: a three-way merge over the trees of the
+// three documents, giving structural changes to apply to our plaintext.
+
+/// One change to our plaintext: set `path` to a value, or remove it.
+pub struct Op {
+    pub path: Vec<PathSeg>,
+    /// `None` removes the path.
+    pub value: Option<NewValue>,
+}
+
+impl std::fmt::Debug for Op {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = if self.value.is_some() { "set" } else { "unset" };
+        write!(f, "{what} {}", show_loc(&self.path))
+    }
+}
+
+/// A document as a tree of data (comments left out).
+#[derive(Clone)]
+enum Node {
+    Leaf(Item),
+    Map(Vec<(String, Node)>),
+    List(Vec<Node>),
+}
+
+impl Node {
+    fn build(entries: &[Entry]) -> Node {
+        let mut root = Node::Map(Vec::new());
+        for e in entries {
+            root.insert(&e.loc, &e.item);
+        }
+        root
+    }
+
+    fn insert(&mut self, loc: &[PathSeg], item: &Item) {
+        let Some((first, rest)) = loc.split_first() else {
+            *self = match item {
+                Item::Shape(Shape::EmptyMap) => Node::Map(Vec::new()),
+                Item::Shape(Shape::EmptyList) => Node::List(Vec::new()),
+                other => Node::Leaf(other.clone()),
+            };
+            return;
+        };
+        match first {
+            PathSeg::Key(k) => {
+                if !matches!(self, Node::Map(_)) {
+                    *self = Node::Map(Vec::new());
+                }
+                let Node::Map(entries) = self else { return };
+                let i = match entries.iter().position(|(x, _)| x == k) {
+                    Some(i) => i,
+                    None => {
+                        entries.push((k.clone(), Node::Map(Vec::new())));
+                        entries.len() - 1
+                    }
+                };
+                entries[i].1.insert(rest, item);
+            }
+            PathSeg::Index(i) => {
+                if !matches!(self, Node::List(_)) {
+                    *self = Node::List(Vec::new());
+                }
+                let Node::List(items) = self else { return };
+                while items.len() <= *i {
+                    items.push(Node::Map(Vec::new()));
+                }
+                items[*i].insert(rest, item);
+            }
+        }
+    }
+
+    fn get(&self, k: &str) -> Option<&Node> {
+        match self {
+            Node::Map(entries) => entries.iter().find(|(x, _)| x == k).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// Equal as data: maps regardless of key order, scalars by meaning.
+    fn same(&self, other: &Node) -> bool {
+        match (self, other) {
+            (Node::Leaf(a), Node::Leaf(b)) => a.same_data(b),
+            (Node::Map(a), Node::Map(b)) => {
+                a.len() == b.len()
+                    && a.iter()
+                        .all(|(k, v)| other.get(k).is_some_and(|w| v.same(w)))
+                    && b.iter().all(|(k, _)| self.get(k).is_some())
+            }
+            (Node::List(a), Node::List(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same(y))
+            }
+            _ => false,
+        }
+    }
+
+    fn to_value(&self) -> NewValue {
+        match self {
+            Node::Leaf(Item::Value { value, source }) => NewValue::Scalar {
+                value: value.clone(),
+                text: value::plaintext_for(value, source.as_deref()),
+            },
+            Node::Leaf(Item::Shape(Shape::EmptyMap)) => NewValue::Map(Vec::new()),
+            Node::Leaf(Item::Shape(Shape::EmptyList)) => NewValue::List(Vec::new()),
+            Node::Leaf(Item::Shape(Shape::Null)) => NewValue::Null,
+            Node::Map(entries) => NewValue::Map(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_value()))
+                    .collect(),
+            ),
+            Node::List(items) => NewValue::List(items.iter().map(Node::to_value).collect()),
+        }
+    }
+}
+
+fn same_opt(a: Option<&Node>, b: Option<&Node>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => a.same(b),
+        _ => false,
+    }
+}
+
+fn child(path: &[PathSeg], seg: PathSeg) -> Vec<PathSeg> {
+    let mut p = path.to_vec();
+    p.push(seg);
+    p
+}
+
+/// The changes that turn `from` (at `path` in our document) into `to`:
+/// per key for maps, per item (then appends or removals at the end) for
+/// lists, so that whatever stays keeps its text.
+fn transform(path: &[PathSeg], from: Option<&Node>, to: Option<&Node>, ops: &mut Vec<Op>) {
+    if same_opt(from, to) {
+        return;
+    }
+    let set = |ops: &mut Vec<Op>, node: &Node| {
+        ops.push(Op {
+            path: path.to_vec(),
+            value: Some(node.to_value()),
+        })
+    };
+    match (from, to) {
+        (_, None) => ops.push(Op {
+            path: path.to_vec(),
+            value: None,
+        }),
+        (None | Some(Node::Leaf(_)), Some(t)) => set(ops, t),
+        (Some(Node::Map(a)), Some(Node::Map(b))) => {
+            // Removals first: a key another key replaces is gone before
+            // the new one is written.
+            for (k, v) in a {
+                if b.iter().all(|(x, _)| x != k) {
+                    transform(&child(path, PathSeg::Key(k.clone())), Some(v), None, ops);
+                }
+            }
+            for (k, v) in b {
+                let from = a.iter().find(|(x, _)| x == k).map(|(_, n)| n);
+                transform(&child(path, PathSeg::Key(k.clone())), from, Some(v), ops);
+            }
+        }
+        (Some(Node::List(a)), Some(Node::List(b))) => {
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                transform(&child(path, PathSeg::Index(i)), Some(x), Some(y), ops);
+            }
+            for (i, y) in b.iter().enumerate().skip(a.len()) {
+                transform(&child(path, PathSeg::Index(i)), None, Some(y), ops);
+            }
+            // From the end, so that each index is still where it was.
+            for i in (b.len()..a.len()).rev() {
+                transform(&child(path, PathSeg::Index(i)), Some(&a[i]), None, ops);
+            }
+        }
+        // A map or list that becomes something else: `set` replaces it.
+        (Some(_), Some(t)) => set(ops, t),
+    }
+}
+
+/// Three-way merge at `path`: the changes to our node, or conflicts.
+fn merge_node(
+    path: &[PathSeg],
+    base: Option<&Node>,
+    ours: Option<&Node>,
+    theirs: Option<&Node>,
+    ops: &mut Vec<Op>,
+    conflicts: &mut Vec<String>,
+) {
+    if same_opt(base, theirs) || same_opt(ours, theirs) {
+        return;
+    }
+    if same_opt(base, ours) {
+        transform(path, ours, theirs, ops);
+        return;
+    }
+    let loc = show_loc(path);
+    match (ours, theirs) {
+        (Some(Node::Map(o)), Some(Node::Map(t))) => {
+            let empty = Node::Map(Vec::new());
+            let b = match base {
+                Some(n @ Node::Map(_)) => n,
+                // Added as a map on both sides: merge the two maps.
+                None => &empty,
+                Some(_) => {
+                    conflicts.push(format!("{loc}: changed on both sides"));
+                    return;
+                }
+            };
+            let Node::Map(bm) = b else { return };
+            let mut keys: Vec<&String> = o.iter().map(|(k, _)| k).collect();
+            for (k, _) in t.iter().chain(bm.iter()) {
+                if !keys.contains(&k) {
+                    keys.push(k);
+                }
+            }
+            for k in keys {
+                merge_node(
+                    &child(path, PathSeg::Key(k.clone())),
+                    b.get(k),
+                    ours.and_then(|n| n.get(k)),
+                    theirs.and_then(|n| n.get(k)),
+                    ops,
+                    conflicts,
+                );
+            }
+        }
+        (Some(Node::List(o)), Some(Node::List(t))) if matches!(base, Some(Node::List(b)) if b.len() == o.len() && b.len() == t.len()) =>
+        {
+            let Some(Node::List(b)) = base else { return };
+            for i in 0..o.len() {
+                merge_node(
+                    &child(path, PathSeg::Index(i)),
+                    Some(&b[i]),
+                    Some(&o[i]),
+                    Some(&t[i]),
+                    ops,
+                    conflicts,
+                );
+            }
+        }
+        (Some(Node::List(_)), Some(Node::List(_))) => conflicts.push(format!(
+            "{loc}: a list changed on both sides, with items added or removed"
+        )),
+        (None, Some(_)) => {
+            conflicts.push(format!("{loc}: changed on their side but removed on ours"))
+        }
+        (Some(_), None) => {
+            conflicts.push(format!("{loc}: changed on our side but removed on theirs"))
+        }
+        _ if base.is_none() => {
+            conflicts.push(format!("{loc}: added on both sides with different values"))
+        }
+        _ => conflicts.push(format!("{loc}: changed on both sides")),
+    }
+}
+
+/// Both sides changed the structure: the changes that bring their side's
+/// changes into ours, or the conflicts. Comments are ours; if their side
+/// changed comments that is a conflict (they cannot be carried over).
+fn merge_structures(base: &dyn Document, ours: &dyn Document, theirs: &dyn Document) -> Outcome {
+    let (nb, no, nt) = (
+        Node::build(&entries(base)),
+        Node::build(&entries(ours)),
+        Node::build(&entries(theirs)),
+    );
+    let mut ops = Vec::new();
+    let mut conflicts = Vec::new();
+    merge_node(
+        &[],
+        Some(&nb),
+        Some(&no),
+        Some(&nt),
+        &mut ops,
+        &mut conflicts,
+    );
+    let texts = |d: &dyn Document| {
+        Zeroizing::new(
+            comments(d)
+                .into_iter()
+                .map(|(_, t)| t.to_string())
+                .collect::<Vec<_>>(),
+        )
+    };
+    let (tb, to, tt) = (texts(base), texts(ours), texts(theirs));
+    if *tt != *tb && *tt != *to {
+        conflicts.push(
+            "comments: changed on their side while both sides added or removed keys; \
+             shroud cannot carry them over"
+                .into(),
+        );
+    }
+    if conflicts.is_empty() {
+        Outcome::Apply(ops)
+    } else {
+        Outcome::Conflict(conflicts)
+    }
+}
+
+/// Apply [`Outcome::Apply`]'s changes to our plaintext `text`, in order.
+/// A change the splicer cannot make is a conflict naming its path.
+pub fn apply(format: Format, text: &str, ops: &[Op]) -> Result<Zeroizing<String>, Vec<String>> {
+    let mut current = Zeroizing::new(text.to_string());
+    for op in ops {
+        let change = match &op.value {
+            Some(value) => Change::Set {
+                path: &op.path,
+                value,
+            },
+            None => Change::Unset { path: &op.path },
+        };
+        match structure::apply(format, &current, &change) {
+            Ok(structure::Outcome::Changed(t)) => current = t,
+            Ok(structure::Outcome::Unchanged) => {}
+            Err(e) => {
+                return Err(vec![format!(
+                    "{}: their change could not be written into our version: {e}",
+                    show_loc(&op.path)
+                )]);
+            }
+        }
+    }
+    Ok(current)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,6 +549,7 @@ mod tests {
                 };
                 Ok(doc.render(&edits, None).unwrap().text)
             }
+            Outcome::Apply(ops) => apply(f, ours, &ops).map(|t| t.to_string()),
             Outcome::Conflict(lines) => Err(lines),
         }
     }
@@ -290,12 +594,98 @@ mod tests {
     }
 
     #[test]
-    fn structure_changed_on_both_sides_is_refused_with_paths() {
+    fn keys_added_on_both_sides_merge_into_our_text() {
         let ours = "# top\ndb:\n  user: app\n  password: old\nport: 5432\na: 1\n";
-        let theirs = "# top\ndb:\n  user: app\n  password: old\nport: 5432\nb: 2\n";
+        let theirs = "# top\ndb:\n  user: app\n  password: old\n  host: db1\nport: 5432\nb: 2\n";
+        assert_eq!(
+            run(BASE, ours, theirs).unwrap(),
+            "# top\ndb:\n  user: app\n  password: old\n  host: db1\nport: 5432\na: 1\nb: 2\n"
+        );
+        // The same key added with the same value on both sides is one key.
+        let theirs = "# top\ndb:\n  user: app\n  password: old\nport: 5432\nb: 2\na: 1\n";
+        assert_eq!(
+            run(BASE, ours, theirs).unwrap(),
+            "# top\ndb:\n  user: app\n  password: old\nport: 5432\na: 1\nb: 2\n"
+        );
+    }
+
+    #[test]
+    fn removals_value_changes_and_new_maps_from_both_sides_combine() {
+        // Ours removes port and adds a map; theirs removes user, changes
+        // the password and adds a list.
+        let ours = "# top\ndb:\n  user: app\n  password: old\ncache:\n  ttl: 60\n";
+        let theirs = "# top\ndb:\n  password: new\nport: 5432\nhosts:\n  - a\n  - b\n";
+        assert_eq!(
+            run(BASE, ours, theirs).unwrap(),
+            "# top\ndb:\n  password: new\ncache:\n  ttl: 60\nhosts:\n  - a\n  - b\n"
+        );
+        // A map added on both sides with different keys is merged.
+        let ours = "# top\ndb:\n  user: app\n  password: old\nport: 5432\nx:\n  a: 1\n";
+        let theirs = "# top\ndb:\n  user: app\n  password: old\nport: 5432\nx:\n  b: 2\n";
+        assert_eq!(
+            run(BASE, ours, theirs).unwrap(),
+            "# top\ndb:\n  user: app\n  password: old\nport: 5432\nx:\n  a: 1\n  b: 2\n"
+        );
+    }
+
+    #[test]
+    fn list_items_their_side_added_or_removed_come_over_with_our_new_keys() {
+        let base = "l:\n  - a\n  - b\n  - c\nk: 1\n";
+        let ours = "l:\n  - a\n  - b\n  - c\nk: 1\nmine: 2\n";
+        assert_eq!(
+            run(
+                base,
+                ours,
+                "l:\n  - a\n  - b\n  - c\n  - d\nk: 1\nyours: 3\n"
+            )
+            .unwrap(),
+            "l:\n  - a\n  - b\n  - c\n  - d\nk: 1\nmine: 2\nyours: 3\n"
+        );
+        assert_eq!(
+            run(base, ours, "l:\n  - a\nk: 1\nyours: 3\n").unwrap(),
+            "l:\n  - a\nk: 1\nmine: 2\nyours: 3\n"
+        );
+        // A scalar their side turned into a map, and a list into a
+        // scalar: same data, written where the old value was (a new map in
+        // flow style, as `set` writes it).
+        assert_eq!(
+            run(base, ours, "l:\n  - a\n  - b\n  - c\nk:\n  x: 1\n").unwrap(),
+            "l:\n  - a\n  - b\n  - c\nk: {x: 1}\nmine: 2\n"
+        );
+        assert_eq!(
+            run(base, ours, "l: none\nk: 1\n").unwrap(),
+            "l: none\nk: 1\nmine: 2\n"
+        );
+    }
+
+    #[test]
+    fn conflicting_structure_changes_name_the_paths_only() {
+        let ours = "# top\ndb:\n  user: app\n  password: old\nport: 5432\nk: mine\n";
+        let theirs = "# top\ndb:\n  user: app\n  password: old\nport: 5432\nk: yours\nz: 1\n";
         let lines = run(BASE, ours, theirs).unwrap_err();
-        assert_eq!(lines[0], r#"["a"]: added on our side"#);
-        assert_eq!(lines[1], r#"["b"]: added on their side"#);
+        assert_eq!(
+            lines,
+            vec![r#"["k"]: added on both sides with different values"#]
+        );
+        // Removed on one side, changed on the other, while both add keys.
+        let ours = "# top\ndb:\n  user: app\n  password: old\na: 1\n";
+        let theirs = "# top\ndb:\n  user: app\n  password: old\nport: 1\nb: 2\n";
+        assert_eq!(
+            run(BASE, ours, theirs).unwrap_err(),
+            vec![r#"["port"]: changed on their side but removed on ours"#]
+        );
+        // A list whose items both sides added to.
+        let base = "l: [a]\n";
+        let lines = run(base, "l: [a, b]\nx: 1\n", "l: [a, c]\ny: 1\n").unwrap_err();
+        assert_eq!(
+            lines,
+            vec![r#"["l"]: a list changed on both sides, with items added or removed"#]
+        );
+        // Comments their side changed cannot be carried over.
+        let ours = "# top\ndb:\n  user: app\n  password: old\nport: 5432\na: 1\n";
+        let theirs = "# top\ndb:\n  user: app\n  password: old\nport: 5432\n# b\nb: 2\n";
+        let lines = run(BASE, ours, theirs).unwrap_err();
+        assert!(lines[0].starts_with("comments:"), "{lines:?}");
     }
 
     #[test]

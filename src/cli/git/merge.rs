@@ -19,7 +19,7 @@ use shroud::crypto::DataKey;
 use shroud::document::Document;
 use shroud::engine::{self, EncryptSettings, IvStash};
 use shroud::formats::Format;
-use shroud::git::merge::{Carrier, Outcome, merge};
+use shroud::git::merge::{Carrier, Outcome, apply, merge};
 use shroud::keys::Identities;
 use shroud::metadata::Metadata;
 
@@ -211,21 +211,28 @@ pub fn run(args: MergeDriverArgs) -> Result<i32> {
     let pb = parse_plain(format, &base.plaintext, &name, "the common ancestor")?;
     let po = parse_plain(format, &ours.plaintext, &name, "our side")?;
     let pt = parse_plain(format, &theirs.plaintext, &name, "their side")?;
-    let (carrier, edits) = match merge(pb.as_ref(), po.as_ref(), pt.as_ref()) {
-        Outcome::Merged { carrier, edits } => (carrier, edits),
+    let merged = match merge(pb.as_ref(), po.as_ref(), pt.as_ref()) {
+        Outcome::Merged { carrier, edits } => {
+            let carrier_doc = match carrier {
+                Carrier::Ours => &po,
+                Carrier::Theirs => &pt,
+            };
+            let rendered = carrier_doc
+                .render(&edits, None)
+                .with_context(|| format!("{name}: merged text"))?;
+            for w in &rendered.warnings {
+                warn(&format!("{name}: {w}"));
+            }
+            Zeroizing::new(rendered.text)
+        }
+        // Both sides added or removed keys: their changes are spliced into
+        // our plaintext one by one, as `set` and `unset` would.
+        Outcome::Apply(ops) => match apply(format, &ours.plaintext, &ops) {
+            Ok(text) => text,
+            Err(lines) => return refuse(&name, &lines),
+        },
         Outcome::Conflict(lines) => return refuse(&name, &lines),
     };
-    let carrier_doc = match carrier {
-        Carrier::Ours => &po,
-        Carrier::Theirs => &pt,
-    };
-    let rendered = carrier_doc
-        .render(&edits, None)
-        .with_context(|| format!("{name}: merged text"))?;
-    for w in &rendered.warnings {
-        warn(&format!("{name}: {w}"));
-    }
-    let merged = Zeroizing::new(rendered.text);
     let merged_doc = format
         .parse(&merged)
         .with_context(|| format!("{name}: merged text"))?;
