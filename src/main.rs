@@ -4,6 +4,13 @@
 
 mod cli;
 
+// mimalloc instead of glibc malloc: a file of 100,000 values means hundreds
+// of thousands of small, short-lived allocations (keys, values, ENC strings),
+// and glibc's malloc/free and its page faults were a large share of the
+// profile (see docs/benchmarks.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     cli::main()
 }
