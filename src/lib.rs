@@ -21,6 +21,7 @@ pub mod exec;
 pub mod formats;
 pub mod keys;
 pub mod metadata;
+pub mod par;
 pub mod rules;
 pub mod treepath;
 pub mod value;
