@@ -50,11 +50,12 @@ impl IvStash {
         h.finalize().into()
     }
 
-    fn record(&mut self, aad: &str, ty: ValueType, plaintext: &[u8], iv: &[u8]) {
+    /// Only 32-byte IVs (all SOPS writes) are kept for reuse.
+    fn record(&mut self, aad: &str, ty: ValueType, plaintext: &[u8], iv: Option<[u8; 32]>) {
         if self.off {
             return;
         }
-        if let Ok(iv) = <[u8; 32]>::try_from(iv) {
+        if let Some(iv) = iv {
             self.ivs
                 .entry(Self::key(aad, ty, plaintext))
                 .or_default()
@@ -314,7 +315,7 @@ pub fn decrypt_leaves_with_stash(
                 // had clear comments).
                 Some(ev) => match ev.plain {
                     Ok(plain) => {
-                        stash.record(&aad, ValueType::Comment, &plain, &ev.iv);
+                        stash.record(&aad, ValueType::Comment, &plain, ev.iv);
                         let plain = Zeroizing::new(String::from_utf8_lossy(&plain).into_owned());
                         stack.push_comment(leaf.depth, &plain);
                         Replacement::Decrypted(Decrypted::Comment(plain))
@@ -351,7 +352,7 @@ pub fn decrypt_leaves_with_stash(
                         let ty = ValueType::parse(ev.ty)
                             .ok_or_else(|| fail(format!("unknown value type {:?}", ev.ty)))?;
                         let mut plain = ev.plain.map_err(|e| fail(e.to_string()))?;
-                        stash.record(&aad, ty, &plain, &ev.iv);
+                        stash.record(&aad, ty, &plain, ev.iv);
                         let text = Zeroizing::new(
                             String::from_utf8(std::mem::take(&mut *plain))
                                 .map_err(|_| fail("the plaintext is not UTF-8".into()))?,

@@ -85,7 +85,7 @@ fn enc_groups(s: &str) -> Option<[&str; 4]> {
             };
         };
         let mut end = s.len();
-        while let Some(i) = s[..end].rfind(sep) {
+        while let Some(i) = rfind_sep(&s[..end], sep) {
             if i > 0 && tail(&s[i + sep.len()..], more, out) {
                 out.push(&s[..i]);
                 return true;
@@ -93,6 +93,20 @@ fn enc_groups(s: &str) -> Option<[&str; 4]> {
             end = i;
         }
         false
+    }
+    // `str::rfind` builds a two-way searcher on every call, which cost more
+    // than the search on these short strings; every separator starts with
+    // ',' and the rest is compared directly.
+    fn rfind_sep(s: &str, sep: &str) -> Option<usize> {
+        let (b, sep) = (s.as_bytes(), sep.as_bytes());
+        let mut end = b.len();
+        while let Some(i) = b[..end].iter().rposition(|&c| c == sep[0]) {
+            if b[i..].starts_with(sep) {
+                return Some(i);
+            }
+            end = i;
+        }
+        None
     }
     let mut groups = Vec::with_capacity(4);
     if !tail(line, &[",iv:", ",tag:", ",type:"], &mut groups) {
@@ -331,15 +345,29 @@ impl Decryptor {
         let [data, iv, tag, ty] = enc_groups(s)?;
         let mut buf = Zeroizing::new(Vec::with_capacity(base64::decoded_len_estimate(data.len())));
         B64.decode_vec(data, &mut buf).ok()?;
-        let iv = B64.decode(iv).ok()?;
+        // IVs are 32 bytes (12 accepted): decoded on the stack, no
+        // allocation, unless the field is too long for that to be valid.
+        let (mut iv_buf, long);
+        let iv: &[u8] = if base64::decoded_len_estimate(iv.len()) <= 48 {
+            iv_buf = [0u8; 48];
+            let n = B64.decode_slice(iv, &mut iv_buf).ok()?;
+            &iv_buf[..n]
+        } else {
+            long = B64.decode(iv).ok()?;
+            &long
+        };
         let mut tag_bytes = [0u8; 16];
         if B64.decode_slice(tag, &mut tag_bytes).ok()? != 16 {
             return None;
         }
         let plain = self
-            .decrypt_in_place(&iv, &tag_bytes, aad, &mut buf)
+            .decrypt_in_place(iv, &tag_bytes, aad, &mut buf)
             .map(|()| buf);
-        Some(Opened { ty, iv, plain })
+        Some(Opened {
+            ty,
+            iv: iv.try_into().ok(),
+            plain,
+        })
     }
 }
 
@@ -347,7 +375,8 @@ impl Decryptor {
 pub struct Opened<'a> {
     /// The `type:` field as written; [`ValueType::parse`] reads it.
     pub ty: &'a str,
-    pub iv: Vec<u8>,
+    /// The IV when it has SOPS's 32 bytes (what `edit` keeps for reuse).
+    pub iv: Option<[u8; 32]>,
     pub plain: Result<Zeroizing<Vec<u8>>, DecryptError>,
 }
 
@@ -520,7 +549,7 @@ mod tests {
             for aad in [&b"a:b:"[..], b"n:", b""] {
                 let want = EncValue::parse(s).map(|v| {
                     let plain = decrypt(&vector_key(), &v, aad);
-                    (v.ty, v.iv, plain)
+                    (v.ty, v.iv.try_into().ok(), plain)
                 });
                 let got = dec.open(s, aad).map(|o| (o.ty.to_string(), o.iv, o.plain));
                 assert_eq!(got, want, "{s:?}");
