@@ -19,12 +19,18 @@ pub fn render(
     metadata: Option<&MetaNode>,
 ) -> Result<Rendered, FormatError> {
     crate::document::check_edit_count(edits, &p.leaves)?;
-    // CRLF only when every line break of the file is CRLF.
-    let lf = src.bytes().filter(|&c| c == b'\n').count();
-    let nl = if lf > 0 && src.matches("\r\n").count() == lf {
-        "\r\n"
-    } else {
-        "\n"
+    // CRLF only when every line break of the file is CRLF. Usually the
+    // first line already says no, so the whole text is not scanned.
+    let b = src.as_bytes();
+    let all_crlf = |first: usize| {
+        b[first..]
+            .iter()
+            .enumerate()
+            .all(|(i, &c)| c != b'\n' || b[first + i - 1] == b'\r')
+    };
+    let nl = match b.iter().position(|&c| c == b'\n') {
+        Some(first) if first > 0 && b[first - 1] == b'\r' && all_crlf(first) => "\r\n",
+        _ => "\n",
     };
     let cx = Ctx { src, nl };
     let mut out: Vec<Edit> = Vec::new();
