@@ -320,7 +320,7 @@ impl Decryptor {
         iv: &[u8],
         tag: &[u8; 16],
         aad: &[u8],
-        buf: &mut Vec<u8>,
+        buf: &mut [u8],
     ) -> Result<(), DecryptError> {
         let tag = GenericArray::from_slice(tag);
         let ok = match iv.len() {
