@@ -166,13 +166,26 @@ pub fn encrypt_with_stash(
                 if encrypt || !settings.mac_only_encrypted {
                     hasher.update(value::canonical_text(value).as_bytes());
                 }
-                let plaintext = value::plaintext_text(value, source.as_deref());
-                if !encrypt || plaintext.is_empty() {
+                // Only a string can have an empty plaintext; the second pass
+                // skips any other empty one too, so this is just a shortcut.
+                if !encrypt || matches!(value, Value::Str(s) if s.is_empty()) {
                     continue;
                 }
-                (plaintext, value.value_type())
+                if stash.off {
+                    // The plaintext (which may mean parsing the source
+                    // token) is worked out once, in the second pass.
+                    todo[i] = true;
+                    continue;
+                }
+                (
+                    value::plaintext_text(value, source.as_deref()),
+                    value.value_type(),
+                )
             }
         };
+        if plaintext.0.is_empty() {
+            continue;
+        }
         todo[i] = true;
         if !stash.off {
             aad::write_for_path(&leaf.path, &mut aad);
@@ -204,6 +217,9 @@ pub fn encrypt_with_stash(
                 ),
                 LeafKind::Structure(_) => continue,
             };
+            if plaintext.is_empty() {
+                continue;
+            }
             aad::write_for_path(&leaf.path, &mut aad);
             let (bytes, aad) = (plaintext.as_bytes(), aad.as_bytes());
             let kept = if kept_ivs.is_empty() {
