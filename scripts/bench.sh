@@ -59,7 +59,7 @@ cat "$work/times.md"
 echo
 echo "| command | peak RSS (KiB) | input (KiB) |"
 echo "|---|---|---|"
-for f in yaml json; do
+for f in yaml json toml env; do
   in_kib=$(( $(stat -c %s "$work/bench.$f") / 1024 ))
   rss=$(/usr/bin/time -f %M "$shroud" encrypt --age "$pub" "$work/bench.$f" 2>&1 >/dev/null | tail -1)
   echo "| shroud encrypt $f | $rss | $in_kib |"

@@ -11,7 +11,7 @@
 use zeroize::Zeroizing;
 
 use crate::crypto::aad;
-use crate::crypto::cipher::{DataKey, Decryptor, EncValue, Encryptor};
+use crate::crypto::cipher::{DataKey, Decryptor, EncValue, Encryptor, Opened};
 use crate::crypto::mac::{self, MacHasher};
 use crate::document::{Decrypted, Document, LeafKind, Replacement, Value, ValueType};
 use crate::error::{Error, display_path};
@@ -52,11 +52,12 @@ impl IvStash {
         h.finalize().into()
     }
 
-    fn record(&mut self, aad: &str, ty: ValueType, plaintext: &[u8], iv: &[u8]) {
+    /// Only 32-byte IVs (all SOPS writes) are kept for reuse.
+    fn record(&mut self, aad: &str, ty: ValueType, plaintext: &[u8], iv: Option<[u8; 32]>) {
         if self.off {
             return;
         }
-        if let Ok(iv) = <[u8; 32]>::try_from(iv) {
+        if let Some(iv) = iv {
             let queue = self.ivs.entry(Self::key(aad, ty, plaintext)).or_default();
             // The same ciphertext seen twice (in both sides of a merge, or
             // copied within a file) still gives its IV out only once.
@@ -142,32 +143,28 @@ pub fn encrypt_with_stash(
     if doc.metadata().is_some() {
         return Err(Error::AlreadyEncrypted);
     }
-    let mut enc = Encryptor::new(key);
+    let leaves = doc.leaves();
     let mut hasher = MacHasher::new(settings.mac_only_encrypted);
     let mut stack = CommentStack::default();
-    let mut edits = Vec::with_capacity(doc.leaves().len());
+    // First pass, in order: the rules (which depend on the comments above a
+    // value) and the MAC. `todo[i]` says leaf i gets encrypted; an IV kept
+    // from before an edit goes in `kept_ivs`.
+    let mut todo = vec![false; leaves.len()];
+    let mut kept_ivs: std::collections::HashMap<usize, [u8; 32]> = Default::default();
     let mut aad = String::new();
-
-    for leaf in doc.leaves() {
+    for (i, leaf) in leaves.iter().enumerate() {
         if matches!(leaf.kind, LeafKind::Structure(_)) {
-            edits.push(Replacement::Keep);
             continue;
         }
         stack.enter(leaf.depth);
-        let edit = match &leaf.kind {
-            LeafKind::Structure(_) => Replacement::Keep,
+        let plaintext = match &leaf.kind {
+            LeafKind::Structure(_) => continue,
             LeafKind::Comment(text) => {
                 stack.push_comment(leaf.depth, text);
-                if !text.is_empty() && settings.rule.should_encrypt(&leaf.path, &stack, true) {
-                    aad::write_for_path(&leaf.path, &mut aad);
-                    let (bytes, ty) = (text.as_bytes(), ValueType::Comment);
-                    Replacement::Encrypted(match stash.take(&aad, ty, bytes) {
-                        Some(iv) => enc.encrypt_with_iv(bytes, aad.as_bytes(), ty, &iv),
-                        None => enc.encrypt(bytes, aad.as_bytes(), ty),
-                    })
-                } else {
-                    Replacement::Keep
+                if text.is_empty() || !settings.rule.should_encrypt(&leaf.path, &stack, true) {
+                    continue;
                 }
+                (value::Text::Borrowed(text.as_str()), ValueType::Comment)
             }
             LeafKind::Scalar { value, source } => {
                 let encrypt = settings.rule.should_encrypt(&leaf.path, &stack, false);
@@ -175,21 +172,73 @@ pub fn encrypt_with_stash(
                 if encrypt || !settings.mac_only_encrypted {
                     hasher.update(value::canonical_text(value).as_bytes());
                 }
-                let plaintext = value::plaintext_text(value, source.as_deref());
-                if encrypt && !plaintext.is_empty() {
-                    aad::write_for_path(&leaf.path, &mut aad);
-                    let (bytes, ty) = (plaintext.as_bytes(), value.value_type());
-                    Replacement::Encrypted(match stash.take(&aad, ty, bytes) {
-                        Some(iv) => enc.encrypt_with_iv(bytes, aad.as_bytes(), ty, &iv),
-                        None => enc.encrypt(bytes, aad.as_bytes(), ty),
-                    })
-                } else {
-                    Replacement::Keep
+                // Only a string can have an empty plaintext; the second pass
+                // skips any other empty one too, so this is just a shortcut.
+                if !encrypt || matches!(value, Value::Str(s) if s.is_empty()) {
+                    continue;
                 }
+                if stash.off {
+                    // The plaintext (which may mean parsing the source
+                    // token) is worked out once, in the second pass.
+                    todo[i] = true;
+                    continue;
+                }
+                (
+                    value::plaintext_text(value, source.as_deref()),
+                    value.value_type(),
+                )
             }
         };
-        edits.push(edit);
+        if plaintext.0.is_empty() {
+            continue;
+        }
+        todo[i] = true;
+        if !stash.off {
+            aad::write_for_path(&leaf.path, &mut aad);
+            if let Some(iv) = stash.take(&aad, plaintext.1, plaintext.0.as_bytes()) {
+                kept_ivs.insert(i, iv);
+            }
+        }
     }
+
+    // Second pass: the cryptography, which depends on nothing but the leaf,
+    // split across the cores. Each thread has its own IV source.
+    let mut edits = vec![Replacement::Keep; leaves.len()];
+    crate::par::for_each_chunk(&mut edits, |first, chunk| {
+        let mut enc = Encryptor::new(key);
+        let mut aad = String::new();
+        for (j, edit) in chunk.iter_mut().enumerate() {
+            let i = first + j;
+            if !todo[i] {
+                continue;
+            }
+            let leaf = &leaves[i];
+            let (plaintext, ty) = match &leaf.kind {
+                LeafKind::Comment(text) => {
+                    (value::Text::Borrowed(text.as_str()), ValueType::Comment)
+                }
+                LeafKind::Scalar { value, source } => (
+                    value::plaintext_text(value, source.as_deref()),
+                    value.value_type(),
+                ),
+                LeafKind::Structure(_) => continue,
+            };
+            if plaintext.is_empty() {
+                continue;
+            }
+            aad::write_for_path(&leaf.path, &mut aad);
+            let (bytes, aad) = (plaintext.as_bytes(), aad.as_bytes());
+            let kept = if kept_ivs.is_empty() {
+                None
+            } else {
+                kept_ivs.get(&i)
+            };
+            *edit = Replacement::Encrypted(match kept {
+                Some(iv) => enc.encrypt_with_iv(bytes, aad, ty, iv),
+                None => enc.encrypt(bytes, aad, ty),
+            });
+        }
+    });
 
     let lastmodified = now.to_rfc3339();
     let mac = mac::seal(key, &hasher.finish_hex(), &lastmodified)?;
@@ -289,29 +338,57 @@ pub fn decrypt_leaves_with_stash(
     options: DecryptOptions,
     stash: &mut IvStash,
 ) -> Result<(Vec<Replacement>, Vec<String>), Error> {
-    let dec = Decryptor::new(key);
+    let leaves = doc.leaves();
+    // First pass, split across the cores: open every value and comment that
+    // looks encrypted. Which of them the rules really mark as encrypted can
+    // depend on decrypted comments above them, so that is decided after, in
+    // order; a value opened here that turns out to be clear is just dropped.
+    let mut opened: Vec<Option<Opened<'_>>> = Vec::new();
+    opened.resize_with(leaves.len(), || None);
+    crate::par::for_each_chunk(&mut opened, |first, chunk| {
+        let dec = Decryptor::new(key);
+        let mut aad = String::new();
+        for (j, slot) in chunk.iter_mut().enumerate() {
+            let leaf = &leaves[first + j];
+            let text = match &leaf.kind {
+                LeafKind::Comment(text) => text.as_str(),
+                LeafKind::Scalar {
+                    value: Value::Str(s),
+                    ..
+                } => s.as_str(),
+                _ => continue,
+            };
+            if EncValue::looks_encrypted(text) {
+                aad::write_for_path(&leaf.path, &mut aad);
+                *slot = dec.open(text, aad.as_bytes());
+            }
+        }
+    });
+
     let mut hasher = MacHasher::new(meta.mac_only_encrypted);
     let mut stack = CommentStack::default();
     let mut warnings = Vec::new();
-    let mut edits = Vec::with_capacity(doc.leaves().len());
+    let mut edits = Vec::with_capacity(leaves.len());
     let mut aad = String::new();
 
-    for leaf in doc.leaves() {
+    for (leaf, opened) in leaves.iter().zip(opened) {
         if matches!(leaf.kind, LeafKind::Structure(_)) {
             edits.push(Replacement::Keep);
             continue;
         }
         stack.enter(leaf.depth);
-        aad::write_for_path(&leaf.path, &mut aad);
+        if !stash.off {
+            aad::write_for_path(&leaf.path, &mut aad);
+        }
         let edit = match &leaf.kind {
             LeafKind::Structure(_) => Replacement::Keep,
-            LeafKind::Comment(text) => match EncValue::parse(text) {
+            LeafKind::Comment(text) => match opened {
                 // Comments are decrypted when they look encrypted; one that
                 // does not open is kept as it is, as SOPS does (old files
                 // had clear comments).
-                Some(ev) => match dec.decrypt(&ev, aad.as_bytes()) {
+                Some(ev) => match ev.plain {
                     Ok(plain) => {
-                        stash.record(&aad, ValueType::Comment, &plain, &ev.iv);
+                        stash.record(&aad, ValueType::Comment, &plain, ev.iv);
                         let plain = Zeroizing::new(String::from_utf8_lossy(&plain).into_owned());
                         stack.push_comment(leaf.depth, &plain);
                         Replacement::Decrypted(Decrypted::Comment(plain))
@@ -335,23 +412,20 @@ pub fn decrypt_leaves_with_stash(
                 stack.finish_item(leaf.depth);
                 match (encrypted, value) {
                     (true, Value::Str(s)) if s.is_empty() => Replacement::Keep,
-                    (true, Value::Str(s)) => {
+                    (true, Value::Str(_)) => {
                         let fail = |reason: String| Error::DecryptValue {
                             path: display_path(&leaf.path),
                             reason,
                         };
-                        let ev = EncValue::parse(s).ok_or_else(|| {
+                        let ev = opened.ok_or_else(|| {
                             fail(
                                 "the value should be encrypted but is not an ENC[...] value".into(),
                             )
                         })?;
-                        let ty = ev
-                            .value_type()
+                        let ty = ValueType::parse(ev.ty)
                             .ok_or_else(|| fail(format!("unknown value type {:?}", ev.ty)))?;
-                        let mut plain = dec
-                            .decrypt(&ev, aad.as_bytes())
-                            .map_err(|e| fail(e.to_string()))?;
-                        stash.record(&aad, ty, &plain, &ev.iv);
+                        let mut plain = ev.plain.map_err(|e| fail(e.to_string()))?;
+                        stash.record(&aad, ty, &plain, ev.iv);
                         let text = Zeroizing::new(
                             String::from_utf8(std::mem::take(&mut *plain))
                                 .map_err(|_| fail("the plaintext is not UTF-8".into()))?,

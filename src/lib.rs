@@ -25,6 +25,7 @@ pub mod git;
 pub mod integrity;
 pub mod keys;
 pub mod metadata;
+pub mod par;
 pub mod rules;
 pub mod status;
 pub mod treepath;

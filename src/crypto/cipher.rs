@@ -85,7 +85,7 @@ fn enc_groups(s: &str) -> Option<[&str; 4]> {
             };
         };
         let mut end = s.len();
-        while let Some(i) = s[..end].rfind(sep) {
+        while let Some(i) = rfind_sep(&s[..end], sep) {
             if i > 0 && tail(&s[i + sep.len()..], more, out) {
                 out.push(&s[..i]);
                 return true;
@@ -93,6 +93,20 @@ fn enc_groups(s: &str) -> Option<[&str; 4]> {
             end = i;
         }
         false
+    }
+    // `str::rfind` builds a two-way searcher on every call, which cost more
+    // than the search on these short strings; every separator starts with
+    // ',' and the rest is compared directly.
+    fn rfind_sep(s: &str, sep: &str) -> Option<usize> {
+        let (b, sep) = (s.as_bytes(), sep.as_bytes());
+        let mut end = b.len();
+        while let Some(i) = b[..end].iter().rposition(|&c| c == sep[0]) {
+            if b[i..].starts_with(sep) {
+                return Some(i);
+            }
+            end = i;
+        }
+        None
     }
     let mut groups = Vec::with_capacity(4);
     if !tail(line, &[",iv:", ",tag:", ",type:"], &mut groups) {
@@ -297,21 +311,73 @@ impl Decryptor {
     /// Decrypt and authenticate an `ENC[...]` value.
     pub fn decrypt(&self, enc: &EncValue, aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, DecryptError> {
         let mut buf = Zeroizing::new(enc.data.clone());
-        let tag = GenericArray::from_slice(&enc.tag);
-        let ok = match enc.iv.len() {
-            32 => self.aes.decrypt_in_place_detached(
-                GenericArray::from_slice(&enc.iv),
-                aad,
-                &mut buf,
-                tag,
-            ),
-            12 => Aes256Gcm12::new(GenericArray::from_slice(self.key.as_bytes()))
-                .decrypt_in_place_detached(GenericArray::from_slice(&enc.iv), aad, &mut buf, tag),
-            n => return Err(DecryptError::UnsupportedIvLength(n)),
-        };
-        ok.map_err(|_| DecryptError::Authentication)?;
+        self.decrypt_in_place(&enc.iv, &enc.tag, aad, &mut buf)?;
         Ok(buf)
     }
+
+    fn decrypt_in_place(
+        &self,
+        iv: &[u8],
+        tag: &[u8; 16],
+        aad: &[u8],
+        buf: &mut [u8],
+    ) -> Result<(), DecryptError> {
+        let tag = GenericArray::from_slice(tag);
+        let ok = match iv.len() {
+            32 => self
+                .aes
+                .decrypt_in_place_detached(GenericArray::from_slice(iv), aad, buf, tag),
+            12 => Aes256Gcm12::new(GenericArray::from_slice(self.key.as_bytes()))
+                .decrypt_in_place_detached(GenericArray::from_slice(iv), aad, buf, tag),
+            n => return Err(DecryptError::UnsupportedIvLength(n)),
+        };
+        ok.map_err(|_| DecryptError::Authentication)
+    }
+
+    /// [`EncValue::parse`] and [`Decryptor::decrypt`] in one step, for the
+    /// engine's hot loop: the ciphertext is decoded straight into the buffer
+    /// that becomes the plaintext, and nothing else is copied. `None` exactly
+    /// when [`EncValue::parse`] gives `None`.
+    pub fn open<'a>(&self, s: &'a str, aad: &[u8]) -> Option<Opened<'a>> {
+        if !EncValue::looks_encrypted(s) {
+            return None;
+        }
+        let [data, iv, tag, ty] = enc_groups(s)?;
+        let mut buf = Zeroizing::new(Vec::with_capacity(base64::decoded_len_estimate(data.len())));
+        B64.decode_vec(data, &mut buf).ok()?;
+        // IVs are 32 bytes (12 accepted): decoded on the stack, no
+        // allocation, unless the field is too long for that to be valid.
+        let (mut iv_buf, long);
+        let iv: &[u8] = if base64::decoded_len_estimate(iv.len()) <= 48 {
+            iv_buf = [0u8; 48];
+            let n = B64.decode_slice(iv, &mut iv_buf).ok()?;
+            &iv_buf[..n]
+        } else {
+            long = B64.decode(iv).ok()?;
+            &long
+        };
+        let mut tag_bytes = [0u8; 16];
+        if B64.decode_slice(tag, &mut tag_bytes).ok()? != 16 {
+            return None;
+        }
+        let plain = self
+            .decrypt_in_place(iv, &tag_bytes, aad, &mut buf)
+            .map(|()| buf);
+        Some(Opened {
+            ty,
+            iv: iv.try_into().ok(),
+            plain,
+        })
+    }
+}
+
+/// An `ENC[...]` value that parsed, and the result of decrypting it.
+pub struct Opened<'a> {
+    /// The `type:` field as written; [`ValueType::parse`] reads it.
+    pub ty: &'a str,
+    /// The IV when it has SOPS's 32 bytes (what `edit` keeps for reuse).
+    pub iv: Option<[u8; 32]>,
+    pub plain: Result<Zeroizing<Vec<u8>>, DecryptError>,
 }
 
 /// Decrypt and authenticate one `ENC[...]` value.
@@ -460,6 +526,34 @@ mod tests {
                 .map(|c| [1, 2, 3, 4].map(|i| c.get(i).unwrap().as_str().to_string()));
             let got = enc_groups(&s).map(|g| g.map(str::to_string));
             assert_eq!(got, want, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn open_agrees_with_parse_then_decrypt() {
+        let dec = Decryptor::new(&vector_key());
+        let mut inputs: Vec<String> = VECTORS.iter().map(|v| v.4.to_string()).collect();
+        let good = VECTORS[0].4;
+        inputs.extend([
+            good.replace("data:", "data:!"),
+            good.replace("tag:", "tag:AAAA"),
+            good.replace("tag:", "tag:A"),
+            good.replace(",tag:", ",tag:AAAAAAAAAAAAAAAAAAAAAAAA,tag:"),
+            good.replace("iv:", "iv:AAAA"),
+            good.replace("type:str", "type:nope"),
+            "ENC[AES256_GCM,data:,iv:x,tag:y,type:str]".into(),
+            "plain text".into(),
+            String::new(),
+        ]);
+        for s in &inputs {
+            for aad in [&b"a:b:"[..], b"n:", b""] {
+                let want = EncValue::parse(s).map(|v| {
+                    let plain = decrypt(&vector_key(), &v, aad);
+                    (v.ty, v.iv.try_into().ok(), plain)
+                });
+                let got = dec.open(s, aad).map(|o| (o.ty.to_string(), o.iv, o.plain));
+                assert_eq!(got, want, "{s:?}");
+            }
         }
     }
 

@@ -114,8 +114,8 @@ impl<'a> DotenvDocument<'a> {
     /// metadata line goes with its `\n`; when the file ends in a metadata
     /// line without one, the metadata was appended to data that had no final
     /// newline, and the `\n` that was added before it goes too.
-    fn removals(&self) -> Vec<Edit> {
-        let mut out: Vec<Edit> = self
+    fn removals(&self) -> Vec<Edit<'static>> {
+        let mut out: Vec<Edit<'static>> = self
             .meta_lines
             .iter()
             .map(|r| Edit::new(r.clone(), ""))
@@ -206,7 +206,7 @@ impl Document for DotenvDocument<'_> {
                             "an encrypted value holds a line break".into(),
                         ));
                     }
-                    enc.clone()
+                    std::borrow::Cow::Borrowed(enc.as_str())
                 }
                 Replacement::Decrypted(Decrypted::Scalar { text, .. }) => {
                     if leaf.is_comment() {
@@ -216,7 +216,7 @@ impl Document for DotenvDocument<'_> {
                             reason: "a comment decrypted to a value".into(),
                         });
                     }
-                    flat::escape_newlines(text)
+                    flat::escape_newlines(text).into()
                 }
                 Replacement::Decrypted(Decrypted::Comment(text)) => {
                     if !leaf.is_comment() || text.contains('\n') {
@@ -226,7 +226,7 @@ impl Document for DotenvDocument<'_> {
                             reason: "a dotenv comment is one line".into(),
                         });
                     }
-                    text.to_string()
+                    std::borrow::Cow::Borrowed(text.as_str())
                 }
             };
             let Some(span) = leaf.span.clone() else {

@@ -511,7 +511,7 @@ impl<'a> IniDocument<'a> {
     /// The edit that puts `text` in as the value of leaf `i`: into the span
     /// when go-ini reads it back as `text` there, else the whole token
     /// re-quoted.
-    fn value_edit(&self, i: usize, text: &str) -> Result<Edit, FormatError> {
+    fn value_edit<'t>(&self, i: usize, text: &'t str) -> Result<Edit<'t>, FormatError> {
         let leaf = &self.leaves[i];
         let (Some(span), Some(Some(info))) = (leaf.span.clone(), self.values.get(i)) else {
             return Err(FormatError::SpanCheck(

@@ -4,18 +4,23 @@
 //! overlap, run out of bounds or cut a UTF-8 character: a damaged document is
 //! never written.
 
+use std::borrow::Cow;
+
 use crate::document::Span;
 use crate::error::FormatError;
 
-/// One replacement of `span` in the source with `text`.
+/// One replacement of `span` in the source with `text`. The text is
+/// borrowed when it can be (an `ENC[...]` string or a plaintext the engine
+/// already holds goes into the output as it is), so rendering does not keep
+/// a second copy of every value before the output is built.
 #[derive(Clone, Debug)]
-pub struct Edit {
+pub struct Edit<'a> {
     pub span: Span,
-    pub text: String,
+    pub text: Cow<'a, str>,
 }
 
-impl Edit {
-    pub fn new(span: Span, text: impl Into<String>) -> Edit {
+impl<'a> Edit<'a> {
+    pub fn new(span: Span, text: impl Into<Cow<'a, str>>) -> Edit<'a> {
         Edit {
             span,
             text: text.into(),
@@ -23,14 +28,14 @@ impl Edit {
     }
 
     /// An insertion at `at`.
-    pub fn insert(at: usize, text: impl Into<String>) -> Edit {
+    pub fn insert(at: usize, text: impl Into<Cow<'a, str>>) -> Edit<'a> {
         Edit::new(at..at, text)
     }
 }
 
 /// Apply `edits` to `src`. Edits may come in any order; after sorting they
 /// must not overlap (two insertions at the same point keep their order).
-pub fn splice(src: &str, mut edits: Vec<Edit>) -> Result<String, FormatError> {
+pub fn splice(src: &str, mut edits: Vec<Edit<'_>>) -> Result<String, FormatError> {
     edits.sort_by_key(|e| (e.span.start, e.span.end));
     let extra: usize = edits.iter().map(|e| e.text.len()).sum();
     let mut out = String::with_capacity(src.len() + extra);

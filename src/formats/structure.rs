@@ -966,7 +966,7 @@ trait Splicer {
         rest: &[String],
         value: &Frag,
         path: &[PathSeg],
-    ) -> Result<Vec<Edit>, StructureError>;
+    ) -> Result<Vec<Edit<'static>>, StructureError>;
 
     fn replace(
         &self,
@@ -974,9 +974,9 @@ trait Splicer {
         leaf: usize,
         path: &[PathSeg],
         value: &Frag,
-    ) -> Result<Vec<Edit>, StructureError>;
+    ) -> Result<Vec<Edit<'static>>, StructureError>;
 
-    fn remove(&self, ctx: &Ctx, path: &[PathSeg]) -> Result<Vec<Edit>, StructureError>;
+    fn remove(&self, ctx: &Ctx, path: &[PathSeg]) -> Result<Vec<Edit<'static>>, StructureError>;
 }
 
 fn splicer(format: Format) -> &'static dyn Splicer {
@@ -1091,7 +1091,7 @@ fn flow_insert(
     value: &Frag,
     path: &[PathSeg],
     fmt: &'static str,
-) -> Result<Option<Vec<Edit>>, StructureError> {
+) -> Result<Option<Vec<Edit<'static>>>, StructureError> {
     let list = key.is_none();
     // An empty collection written as `{}` / `[]`.
     if let Some(l) = ctx.leaf_at(container)
@@ -1149,7 +1149,7 @@ fn flow_insert(
 }
 
 /// Remove an item of a flow container with one of its commas.
-fn flow_remove(ctx: &Ctx, path: &[PathSeg]) -> Result<Option<Vec<Edit>>, StructureError> {
+fn flow_remove(ctx: &Ctx, path: &[PathSeg]) -> Result<Option<Vec<Edit<'static>>>, StructureError> {
     let parent = &path[..path.len() - 1];
     let list = matches!(path.last(), Some(PathSeg::Index(_)));
     if flow_end(ctx, parent, list, path).is_none() {
@@ -1303,7 +1303,7 @@ impl Splicer for Yaml {
         rest: &[String],
         value: &Frag,
         path: &[PathSeg],
-    ) -> Result<Vec<Edit>, StructureError> {
+    ) -> Result<Vec<Edit<'static>>, StructureError> {
         let value = nest(rest, value);
         if let Some(e) = flow_insert(ctx, &YAML_FLOW, container, key, &value, path, "yaml")? {
             return Ok(e);
@@ -1336,7 +1336,7 @@ impl Splicer for Yaml {
         leaf: usize,
         _path: &[PathSeg],
         value: &Frag,
-    ) -> Result<Vec<Edit>, StructureError> {
+    ) -> Result<Vec<Edit<'static>>, StructureError> {
         let span = span_of(&ctx.leaves[leaf]);
         let mut text = flow_text(&YAML_FLOW, value, None, "yaml")?;
         if span.is_empty() {
@@ -1354,7 +1354,7 @@ impl Splicer for Yaml {
         Ok(vec![Edit::new(span, text)])
     }
 
-    fn remove(&self, ctx: &Ctx, path: &[PathSeg]) -> Result<Vec<Edit>, StructureError> {
+    fn remove(&self, ctx: &Ctx, path: &[PathSeg]) -> Result<Vec<Edit<'static>>, StructureError> {
         if let Some(e) = flow_remove(ctx, path)? {
             return Ok(e);
         }
@@ -1442,7 +1442,7 @@ impl Splicer for Json {
         rest: &[String],
         value: &Frag,
         path: &[PathSeg],
-    ) -> Result<Vec<Edit>, StructureError> {
+    ) -> Result<Vec<Edit<'static>>, StructureError> {
         let value = nest(rest, value);
         flow_insert(ctx, &JSON_FLOW, container, key, &value, path, "json")?
             .ok_or_else(|| splice_err(path, "the container's closing bracket was not found"))
@@ -1454,7 +1454,7 @@ impl Splicer for Json {
         leaf: usize,
         _path: &[PathSeg],
         value: &Frag,
-    ) -> Result<Vec<Edit>, StructureError> {
+    ) -> Result<Vec<Edit<'static>>, StructureError> {
         let span = span_of(&ctx.leaves[leaf]);
         let ind = indent_of_line(ctx.src, span.start);
         let pretty = ctx.src.contains('\n').then_some((ind, "  "));
@@ -1462,7 +1462,7 @@ impl Splicer for Json {
         Ok(vec![Edit::new(span, text)])
     }
 
-    fn remove(&self, ctx: &Ctx, path: &[PathSeg]) -> Result<Vec<Edit>, StructureError> {
+    fn remove(&self, ctx: &Ctx, path: &[PathSeg]) -> Result<Vec<Edit<'static>>, StructureError> {
         flow_remove(ctx, path)?
             .ok_or_else(|| splice_err(path, "the container's closing bracket was not found"))
     }
@@ -1564,7 +1564,7 @@ impl Splicer for Toml {
         rest: &[String],
         value: &Frag,
         path: &[PathSeg],
-    ) -> Result<Vec<Edit>, StructureError> {
+    ) -> Result<Vec<Edit<'static>>, StructureError> {
         if let Some(e) = flow_insert(
             ctx,
             &TOML_FLOW,
@@ -1625,12 +1625,12 @@ impl Splicer for Toml {
         leaf: usize,
         _path: &[PathSeg],
         value: &Frag,
-    ) -> Result<Vec<Edit>, StructureError> {
+    ) -> Result<Vec<Edit<'static>>, StructureError> {
         let text = flow_text(&TOML_FLOW, value, None, "toml")?;
         Ok(vec![Edit::new(span_of(&ctx.leaves[leaf]), text)])
     }
 
-    fn remove(&self, ctx: &Ctx, path: &[PathSeg]) -> Result<Vec<Edit>, StructureError> {
+    fn remove(&self, ctx: &Ctx, path: &[PathSeg]) -> Result<Vec<Edit<'static>>, StructureError> {
         if let Some(e) = flow_remove(ctx, path)? {
             return Ok(e);
         }
@@ -1697,7 +1697,7 @@ impl Splicer for Dotenv {
         rest: &[String],
         value: &Frag,
         path: &[PathSeg],
-    ) -> Result<Vec<Edit>, StructureError> {
+    ) -> Result<Vec<Edit<'static>>, StructureError> {
         let (Some(key), true, true, Frag::Ph(ph)) =
             (key, container.is_empty(), rest.is_empty(), value)
         else {
@@ -1727,7 +1727,7 @@ impl Splicer for Dotenv {
         _leaf: usize,
         path: &[PathSeg],
         _value: &Frag,
-    ) -> Result<Vec<Edit>, StructureError> {
+    ) -> Result<Vec<Edit<'static>>, StructureError> {
         Err(flat_only(
             "dotenv",
             "cannot hold a map, a list or null",
@@ -1735,7 +1735,7 @@ impl Splicer for Dotenv {
         ))
     }
 
-    fn remove(&self, ctx: &Ctx, path: &[PathSeg]) -> Result<Vec<Edit>, StructureError> {
+    fn remove(&self, ctx: &Ctx, path: &[PathSeg]) -> Result<Vec<Edit<'static>>, StructureError> {
         let l = ctx
             .leaf_at(path)
             .ok_or_else(|| splice_err(path, "not a key"))?;
@@ -1783,7 +1783,7 @@ impl Splicer for Ini {
         rest: &[String],
         value: &Frag,
         path: &[PathSeg],
-    ) -> Result<Vec<Edit>, StructureError> {
+    ) -> Result<Vec<Edit<'static>>, StructureError> {
         let deeper = || {
             flat_only(
                 "ini",
@@ -1853,11 +1853,11 @@ impl Splicer for Ini {
         _leaf: usize,
         path: &[PathSeg],
         _value: &Frag,
-    ) -> Result<Vec<Edit>, StructureError> {
+    ) -> Result<Vec<Edit<'static>>, StructureError> {
         Err(flat_only("ini", "cannot hold a map, a list or null", path))
     }
 
-    fn remove(&self, ctx: &Ctx, path: &[PathSeg]) -> Result<Vec<Edit>, StructureError> {
+    fn remove(&self, ctx: &Ctx, path: &[PathSeg]) -> Result<Vec<Edit<'static>>, StructureError> {
         match path {
             [_, _] => {
                 let l = ctx

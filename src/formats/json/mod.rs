@@ -72,7 +72,7 @@ impl<'a> JsonDocument<'a> {
     /// (`,` + separator + member), or inside an object with no data members
     /// (separator + member + line break). [`Self::sops_removal`] undoes
     /// either exactly.
-    fn metadata_insertion(&self, metadata: &MetaNode) -> Result<Edit, FormatError> {
+    fn metadata_insertion(&self, metadata: &MetaNode) -> Result<Edit<'static>, FormatError> {
         let style = self.style();
         let mut member = String::new();
         push_meta_string(&mut member, "sops")?;

@@ -19,12 +19,18 @@ pub fn render(
     metadata: Option<&MetaNode>,
 ) -> Result<Rendered, FormatError> {
     crate::document::check_edit_count(edits, &p.leaves)?;
-    // CRLF only when every line break of the file is CRLF.
-    let lf = src.bytes().filter(|&c| c == b'\n').count();
-    let nl = if lf > 0 && src.matches("\r\n").count() == lf {
-        "\r\n"
-    } else {
-        "\n"
+    // CRLF only when every line break of the file is CRLF. Usually the
+    // first line already says no, so the whole text is not scanned.
+    let b = src.as_bytes();
+    let all_crlf = |first: usize| {
+        b[first..]
+            .iter()
+            .enumerate()
+            .all(|(i, &c)| c != b'\n' || b[first + i - 1] == b'\r')
+    };
+    let nl = match b.iter().position(|&c| c == b'\n') {
+        Some(first) if first > 0 && b[first - 1] == b'\r' && all_crlf(first) => "\r\n",
+        _ => "\n",
     };
     let cx = Ctx { src, nl };
     let mut out: Vec<Edit> = Vec::new();
@@ -99,13 +105,13 @@ pub fn render(
             Replacement::Keep => {}
             Replacement::Encrypted(enc) => {
                 if let Info::Comment = info {
-                    out.push(Edit::new(span, enc.clone()));
+                    out.push(Edit::new(span, enc.as_str()));
                 } else {
                     out.extend(encrypted_edits(&cx, info, span, enc, false));
                 }
             }
             Replacement::Decrypted(Decrypted::Comment(text)) => match info {
-                Info::Comment => out.push(Edit::new(span, text.to_string())),
+                Info::Comment => out.push(Edit::new(span, text.as_str())),
                 Info::Scalar { dash: Some(d), .. } => {
                     // SOPS wrote a comment inside a list as a list item.
                     out.push(Edit::new(*d..span.end, format!("#{}", text.as_str())));
@@ -115,18 +121,17 @@ pub fn render(
                         "a comment at {} was stored as a value and is kept as a string",
                         display_path(&leaf.path)
                     ));
-                    let v = Value::str(format!("#{}", text.as_str()));
-                    out.extend(decrypted_edits(
-                        &cx,
-                        info,
-                        span,
-                        &v,
-                        &format!("#{}", text.as_str()),
-                    ));
+                    let t = format!("#{}", text.as_str());
+                    let v = Value::str(t.as_str());
+                    out.extend(
+                        decrypted_edits(&cx, info, span, &v, &t)
+                            .into_iter()
+                            .map(|e| Edit::new(e.span, e.text.into_owned())),
+                    );
                 }
             },
             Replacement::Decrypted(Decrypted::Scalar { value, text }) => match info {
-                Info::Comment => out.push(Edit::new(span, text.to_string())),
+                Info::Comment => out.push(Edit::new(span, text.as_str())),
                 _ => out.extend(decrypted_edits(&cx, info, span, value, text)),
             },
         }
@@ -251,13 +256,13 @@ fn check_span(src: &str, span: &Span, info: &Info) -> Result<(), FormatError> {
 }
 
 /// Edits that put `enc` where a scalar was, in the scalar's style.
-fn encrypted_edits(
+fn encrypted_edits<'e>(
     cx: &Ctx<'_>,
     info: &Info,
     span: Span,
-    enc: &str,
+    enc: &'e str,
     force_flow: bool,
-) -> Vec<Edit> {
+) -> Vec<Edit<'e>> {
     let Info::Scalar {
         style,
         flow,
@@ -317,7 +322,13 @@ fn flow_plain_enc(enc: &str) -> String {
 }
 
 /// Edits that put a decrypted value where an `ENC[...]` scalar was.
-fn decrypted_edits(cx: &Ctx<'_>, info: &Info, span: Span, value: &Value, text: &str) -> Vec<Edit> {
+fn decrypted_edits<'e>(
+    cx: &Ctx<'_>,
+    info: &Info,
+    span: Span,
+    value: &'e Value,
+    text: &'e str,
+) -> Vec<Edit<'e>> {
     let Info::Scalar {
         style,
         flow,
@@ -333,7 +344,7 @@ fn decrypted_edits(cx: &Ctx<'_>, info: &Info, span: Span, value: &Value, text: &
         && let Value::Str(s) = value
         && super::resolve::plain_text_ok(s, *flow)
     {
-        return vec![Edit::new(span, s.to_string())];
+        return vec![Edit::new(span, s.as_str())];
     }
     let was_plain = *style == Style::Plain
         || (*style == Style::Double && cx.src[span.clone()].starts_with("\"\\x45"));
@@ -367,7 +378,7 @@ fn decrypted_edits(cx: &Ctx<'_>, info: &Info, span: Span, value: &Value, text: &
 
 /// Rebuild a block scalar's content for `v` under the existing header;
 /// a folded block that would not read back the same becomes literal.
-fn block_edits(cx: &Ctx<'_>, b: &Block, folded: bool, v: &str) -> Vec<Edit> {
+fn block_edits(cx: &Ctx<'_>, b: &Block, folded: bool, v: &str) -> Vec<Edit<'static>> {
     let header = &cx.src[b.header.clone()];
     let explicit_indent = header.bytes().any(|c| c.is_ascii_digit());
     let chomp_ok = match b.chomp {

@@ -312,6 +312,18 @@ fn errors() {
     ));
     assert!(matches!(err("a: 1\rb: 2\n"), FormatError::Syntax { .. }));
     assert!(matches!(err("a: \u{1}\n"), FormatError::Syntax { .. }));
+    // The check skips clean 64-byte blocks: a bad byte late in a long file,
+    // on either side of a block boundary, is still found, and a CRLF that
+    // straddles a boundary is still fine.
+    for pad in 55..70 {
+        let long = format!(
+            "{}\r\nb: \u{7f}\n",
+            "a: 1\n".repeat(pad / 5) + &"#".repeat(pad % 5)
+        );
+        assert!(matches!(err(&long), FormatError::Syntax { .. }), "{pad}");
+        let ok = format!("{}x: 1\r\ny: 2\r\n", "#".repeat(pad) + "\r\n");
+        assert!(YamlDocument::parse(&ok).is_ok(), "{pad}");
+    }
     // Messages never carry values.
     let e = err("secret: [\"hunter2\"\n");
     assert!(!e.to_string().contains("hunter2"), "{e}");
