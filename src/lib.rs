@@ -19,6 +19,10 @@ pub mod engine;
 pub mod error;
 pub mod exec;
 pub mod formats;
+/// Property checks for the fuzz targets and their replay tests; not a
+/// stable interface.
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod keys;
 pub mod metadata;
 pub mod rules;
