@@ -25,6 +25,13 @@ impl YamlDocument<'_> {
             if matches!(style, Style::Plain | Style::Single | Style::Double) && t.contains('\n') {
                 return Some("multi-line flow scalar");
             }
+            if let (Value::Str(s), Style::Plain, Info::Scalar { flow, .. }) = (value, style, info)
+                && !super::resolve::plain_text_ok(s, *flow)
+            {
+                // Valid plain text that shroud's conservative check cannot
+                // prove plain-safe for every YAML reader (`{x: :x}`).
+                return Some("plain scalar written quoted");
+            }
             match (value, style) {
                 (Value::Str(s), Style::Double) if super::emit::double_quote(s) != t => {
                     return Some("double-quoted escapes");

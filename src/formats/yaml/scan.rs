@@ -238,3 +238,22 @@ pub fn marker_location(m: &saphyr_parser::Marker) -> Location {
         column: m.col() + 1,
     }
 }
+
+/// Whether `src[from..to]`, the gap between a flow collection's last entry
+/// and its closing bracket, holds a `,` outside comments.
+pub fn has_comma(src: &str, from: usize, to: usize) -> bool {
+    let Some(gap) = src.get(from..to) else {
+        return false;
+    };
+    let mut in_comment = false;
+    for b in gap.bytes() {
+        match b {
+            b'\n' | b'\r' => in_comment = false,
+            _ if in_comment => {}
+            b'#' => in_comment = true,
+            b',' => return true,
+            _ => {}
+        }
+    }
+    false
+}
