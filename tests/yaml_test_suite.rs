@@ -15,7 +15,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
-use shroud::error::{Error, FormatError};
+use shroud::error::FormatError;
 use shroud::formats::Format;
 use shroud::fuzzing::{self, Outcome};
 

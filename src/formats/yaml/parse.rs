@@ -647,8 +647,10 @@ pub fn parse(src: &str) -> Result<Parsed, FormatError> {
                 }
                 st.doc_open = false;
             }
-            Event::MappingStart(anchor, tag) => st.open(true, s, anchor, tag.as_deref())?,
-            Event::SequenceStart(anchor, tag) => st.open(false, s, anchor, tag.as_deref())?,
+            Event::MappingStart(anchor, tag) => st.open(true, (s, e), anchor, tag.as_deref())?,
+            Event::SequenceStart(anchor, tag) => {
+                st.open(false, (s, e), anchor, tag.as_deref())?
+            }
             Event::MappingEnd | Event::SequenceEnd => st.close(s)?,
             Event::Scalar(value, style, anchor, tag) => {
                 st.scalar(s, e, &value, style, anchor, tag.as_deref())?
@@ -811,14 +813,17 @@ impl State<'_> {
     fn open(
         &mut self,
         map: bool,
-        s: usize,
+        (s, e): (usize, usize),
         anchor: usize,
         tag: Option<&Tag>,
     ) -> Result<(), FormatError> {
         let bracket = if map { b'{' } else { b'[' };
-        // saphyr's start may sit on the node's properties (`&a [`).
+        // saphyr's start may sit on the node's properties (`&a [`). A block
+        // sequence at its parent's indentation (`k:\n- [x]`) starts, with
+        // an empty span, on its first item, which may itself be a `[`: only
+        // a flow collection's span covers its bracket.
         let at = scan::skip_properties(self.src, s, self.src.len());
-        let flow = self.src.as_bytes().get(at) == Some(&bracket);
+        let flow = e > s && self.src.as_bytes().get(at) == Some(&bracket);
         let s = if flow { at } else { s };
         let props_from = self.prev_end;
         if flow {
