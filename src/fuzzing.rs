@@ -162,7 +162,12 @@ pub fn check_text(format: Format, src: &str) -> Outcome {
             encrypted.text.as_str()
         )
     });
-    check_spans(format, &encrypted.text, enc_doc.leaves(), "encrypted output");
+    check_spans(
+        format,
+        &encrypted.text,
+        enc_doc.leaves(),
+        "encrypted output",
+    );
     let paths = |leaves: &[Leaf]| -> Vec<(Vec<String>, bool)> {
         leaves
             .iter()
@@ -230,7 +235,9 @@ pub fn lossy_reason(format: Format, src: &str, leaves: &[Leaf]) -> Option<&'stat
             value: Value::Str(_),
             ..
         } if matches!(format, Format::Json | Format::Toml)
-            && l.span.as_ref().is_some_and(|s| src[s.clone()].contains('\\')) =>
+            && l.span
+                .as_ref()
+                .is_some_and(|s| src[s.clone()].contains('\\')) =>
         {
             Some("string escapes are written minimally")
         }
@@ -305,7 +312,11 @@ pub fn check_enc(data: &[u8]) {
         }
     }
 
-    let aad: &[u8] = if plain.len() % 2 == 0 { b"a:b:" } else { b"" };
+    let aad: &[u8] = if plain.len().is_multiple_of(2) {
+        b"a:b:"
+    } else {
+        b""
+    };
     let text = cipher::encrypt(&key, plain, aad, ty);
     if plain.is_empty() {
         // SOPS never encrypts an empty value.
@@ -317,7 +328,11 @@ pub fn check_enc(data: &[u8]) {
     assert_eq!(ev.value_type(), Some(ty), "the type changed: {text:?}");
     let back = cipher::decrypt(&key, &ev, aad)
         .unwrap_or_else(|e| panic!("an encrypted value does not decrypt: {e}"));
-    assert_eq!(back.as_slice(), plain, "encrypt then decrypt changed the bytes");
+    assert_eq!(
+        back.as_slice(),
+        plain,
+        "encrypt then decrypt changed the bytes"
+    );
     assert!(
         cipher::decrypt(&key, &ev, b"other:").is_err(),
         "a value decrypted under another AAD"

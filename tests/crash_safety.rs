@@ -101,7 +101,10 @@ fn sigkill_during_rotate_never_leaves_a_partial_file() {
     let status = rotate(home, &file).wait().unwrap();
     assert!(status.success());
     let full = started.elapsed();
-    assert!(temp_files(&files).is_empty(), "a finished rotate left a temp file");
+    assert!(
+        temp_files(&files).is_empty(),
+        "a finished rotate left a temp file"
+    );
 
     let seed = std::env::var("SHROUD_CRASH_SEED")
         .ok()
@@ -169,7 +172,10 @@ fn sigkill_during_rotate_never_leaves_a_partial_file() {
             "run {run} (seed {seed}): the file is neither the old version nor a valid new one: {}",
             String::from_utf8_lossy(&o.stderr)
         );
-        assert!(o.stdout == plain.as_bytes(), "run {run}: the new version decrypts to other data");
+        assert!(
+            o.stdout == plain.as_bytes(),
+            "run {run}: the new version decrypts to other data"
+        );
         new_written += 1;
         current = now;
     }
@@ -196,7 +202,10 @@ fn in_place_write_keeps_mode_and_owner() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     // A new encrypted file is private.
-    assert_eq!(fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
 
     fs::set_permissions(&file, fs::Permissions::from_mode(0o640)).unwrap();
     // SAFETY: geteuid has no preconditions.
@@ -214,7 +223,11 @@ fn in_place_write_keeps_mode_and_owner() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let after = fs::metadata(&file).unwrap();
-    assert_ne!(before.ino(), after.ino(), "the file was replaced, not rewritten");
+    assert_ne!(
+        before.ino(),
+        after.ino(),
+        "the file was replaced, not rewritten"
+    );
     assert_eq!(after.permissions().mode() & 0o777, 0o640);
     assert_eq!((after.uid(), after.gid()), (before.uid(), before.gid()));
     if root {

@@ -17,14 +17,19 @@ fn files(dir: &Path) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.is_file())
-        .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
         .collect();
     out.sort();
     out
 }
 
 fn replay(kind: &str) -> usize {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz").join(kind);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz")
+        .join(kind);
     let mut total = 0;
     for target in TARGETS {
         for file in files(&root.join(target)) {
@@ -33,7 +38,10 @@ fn replay(kind: &str) -> usize {
             match outcome {
                 Ok(Some(_)) => total += 1,
                 Ok(None) => panic!("unknown fuzz target {target}"),
-                Err(_) => panic!("{}: a fuzz property fails (see the panic above)", file.display()),
+                Err(_) => panic!(
+                    "{}: a fuzz property fails (see the panic above)",
+                    file.display()
+                ),
             }
         }
     }

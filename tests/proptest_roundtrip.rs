@@ -67,18 +67,17 @@ fn layout() -> impl Strategy<Value = Layout> {
 /// quotes, backslashes, tabs, newlines and non-ASCII.
 const WIDE: &[char] = &[
     'a', 'b', 'z', 'Q', '0', '7', ' ', ' ', '-', '_', ':', '#', ',', '[', ']', '{', '}', '&', '*',
-    '!', '|', '>', '\'', '"', '%', '@', '`', '\\', '/', '=', ';', '\t', '\n', 'é', 'ß', '日',
-    '😀', '\u{a0}',
+    '!', '|', '>', '\'', '"', '%', '@', '`', '\\', '/', '=', ';', '\t', '\n', 'é', 'ß', '日', '😀',
+    '\u{a0}',
 ];
 /// Characters that dotenv and INI values keep verbatim.
 const NARROW: &[char] = &[
-    'a', 'b', 'z', 'Q', '0', '7', '-', '_', ':', ',', '[', ']', '{', '}', '&', '*', '!', '|',
-    '>', '%', '@', '/', '=', '.', '+', 'é', 'ß', '日', '😀',
+    'a', 'b', 'z', 'Q', '0', '7', '-', '_', ':', ',', '[', ']', '{', '}', '&', '*', '!', '|', '>',
+    '%', '@', '/', '=', '.', '+', 'é', 'ß', '日', '😀',
 ];
 
 fn string_from(chars: &'static [char], max: usize) -> impl Strategy<Value = String> {
-    prop::collection::vec(prop::sample::select(chars), 0..max)
-        .prop_map(|v| v.into_iter().collect())
+    prop::collection::vec(prop::sample::select(chars), 0..max).prop_map(|v| v.into_iter().collect())
 }
 
 fn key() -> impl Strategy<Value = String> {
@@ -139,7 +138,11 @@ fn value_text(s: &Scalar) -> Option<String> {
 
 fn expect(entries: &[(String, Node)], loc: &str, out: &mut Data) {
     for (k, v) in entries {
-        expect_node(v, &format!("{loc}[{}]", serde_json::to_string(k).unwrap()), out);
+        expect_node(
+            v,
+            &format!("{loc}[{}]", serde_json::to_string(k).unwrap()),
+            out,
+        );
     }
 }
 
@@ -184,7 +187,11 @@ fn parsed(format: Format, text: &str) -> Data {
 
 fn check(format: Format, text: &str, mut expected: Data) {
     expected.sort();
-    assert_eq!(parsed(format, text), expected, "{format}: data read from\n{text}");
+    assert_eq!(
+        parsed(format, text),
+        expected,
+        "{format}: data read from\n{text}"
+    );
     match fuzzing::check_text(format, text) {
         Outcome::RoundTripped | Outcome::SameData(_) => {}
         other => panic!("{format}: not round-tripped ({other:?}):\n{text}"),
@@ -197,7 +204,8 @@ fn yaml_scalar(s: &Scalar, style: u8) -> String {
     match s {
         Scalar::Str(s) => {
             let plain_ok = s.starts_with('s')
-                && s.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-');
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-');
             let printable = s.chars().all(|c| c != '\n' && c != '\t');
             match style % 3 {
                 0 if plain_ok => s.clone(),
@@ -208,7 +216,7 @@ fn yaml_scalar(s: &Scalar, style: u8) -> String {
         Scalar::Int(i) => i.to_string(),
         Scalar::Float(f) => format!("{f:?}"),
         Scalar::Bool(b) => b.to_string(),
-        Scalar::Null => if style % 2 == 0 { "null" } else { "~" }.to_string(),
+        Scalar::Null => if style.is_multiple_of(2) { "null" } else { "~" }.to_string(),
     }
 }
 
@@ -241,7 +249,11 @@ fn yaml_value(v: &Node, col: usize, lay: &Layout, out: &mut String) {
         }
         Node::List(items) => {
             out.push('\n');
-            let c = if lay.indent_seq { col + lay.indent } else { col };
+            let c = if lay.indent_seq {
+                col + lay.indent
+            } else {
+                col
+            };
             yaml_list(items, c, false, lay, out);
         }
     }
@@ -309,7 +321,11 @@ fn json_node(v: &Node, depth: usize, lay: &Layout, out: &mut String) {
                     out.push(',');
                 }
                 let colon = if lay.compact { ":" } else { ": " };
-                let _ = write!(out, "{nl}{inner}{}{colon}", serde_json::to_string(k).unwrap());
+                let _ = write!(
+                    out,
+                    "{nl}{inner}{}{colon}",
+                    serde_json::to_string(k).unwrap()
+                );
                 json_node(v, depth + 1, lay, out);
             }
             let _ = write!(out, "{nl}{pad}}}");
@@ -331,7 +347,10 @@ fn json_node(v: &Node, depth: usize, lay: &Layout, out: &mut String) {
 // ---- TOML --------------------------------------------------------------
 
 fn toml_key(k: &str) -> String {
-    if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+    if !k.is_empty()
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
         k.to_string()
     } else {
         toml_basic(k)
@@ -356,7 +375,9 @@ fn toml_basic(s: &str) -> String {
 fn toml_inline(v: &Node) -> String {
     match v {
         Node::Scalar(s, st) => match s {
-            Scalar::Str(s) if st % 2 == 0 && !s.contains(['\'', '\n', '\t']) => format!("'{s}'"),
+            Scalar::Str(s) if st.is_multiple_of(2) && !s.contains(['\'', '\n', '\t']) => {
+                format!("'{s}'")
+            }
             Scalar::Str(s) => toml_basic(s),
             Scalar::Int(i) => i.to_string(),
             Scalar::Float(f) => format!("{f:?}"),
@@ -488,8 +509,8 @@ proptest! {
                 }
                 // go-ini trims values and cuts them at `;` or `#`.
                 let v = v.trim().to_string();
-                if style % 5 == 0 {
-                    text.push_str(if style % 2 == 0 { "; a comment\n" } else { "# a comment\n" });
+                if style.is_multiple_of(5) {
+                    text.push_str(if style.is_multiple_of(2) { "; a comment\n" } else { "# a comment\n" });
                 }
                 let sep = ["=", " = ", ": ", ":"][usize::from(style) % 4];
                 let _ = writeln!(text, "{k}{sep}{v}");

@@ -44,7 +44,11 @@ fn yaml_test_suite() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/yaml-test-suite");
     let mut dirs = Vec::new();
     cases(&root, &mut dirs);
-    assert!(dirs.len() > 350, "the suite went missing: {} cases", dirs.len());
+    assert!(
+        dirs.len() > 350,
+        "the suite went missing: {} cases",
+        dirs.len()
+    );
 
     let (mut round_tripped, mut same_data, mut unsupported) = (0, 0, 0);
     let mut reasons = std::collections::BTreeMap::<String, usize>::new();

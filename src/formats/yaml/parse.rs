@@ -648,9 +648,7 @@ pub fn parse(src: &str) -> Result<Parsed, FormatError> {
                 st.doc_open = false;
             }
             Event::MappingStart(anchor, tag) => st.open(true, (s, e), anchor, tag.as_deref())?,
-            Event::SequenceStart(anchor, tag) => {
-                st.open(false, (s, e), anchor, tag.as_deref())?
-            }
+            Event::SequenceStart(anchor, tag) => st.open(false, (s, e), anchor, tag.as_deref())?,
             Event::MappingEnd | Event::SequenceEnd => st.close(s)?,
             Event::Scalar(value, style, anchor, tag) => {
                 st.scalar(s, e, &value, style, anchor, tag.as_deref())?
