@@ -964,6 +964,22 @@ impl State<'_> {
         let Some(frame) = self.stack.pop() else {
             return Ok(());
         };
+        // YAML requires every line of a flow collection inside a block one
+        // to be indented past the block's column. saphyr lets some such
+        // lines through (after a plain scalar) but not others, so a file it
+        // read could come out of encryption unreadable: refuse it up front.
+        if frame.r.flow
+            && let Some(parent) = self.stack.last()
+            && !parent.r.flow
+            && let (Some(c), Some(start)) = (parent.r.col, frame.start)
+            && let Some(at) = scan::underindented_line(self.src, start, pos, c)
+        {
+            return Err(FormatError::syntax(
+                self.src,
+                at,
+                "a line inside a flow collection must be indented more than the block collection around it",
+            ));
+        }
         // A block collection's text runs to the end of its last line, so a
         // trailing comment there is inside it.
         let node_end = if !frame.r.flow

@@ -257,3 +257,27 @@ pub fn has_comma(src: &str, from: usize, to: usize) -> bool {
     }
     false
 }
+
+/// The first line after the one holding `from`, up to `to`, whose text
+/// (not a comment, not blank) starts at or before column `col` (counting
+/// spaces, the only YAML indentation).
+pub fn underindented_line(src: &str, from: usize, to: usize, col: usize) -> Option<usize> {
+    let gap = src.get(from..to)?;
+    let mut offset = from;
+    for (i, line) in gap.split_inclusive('\n').enumerate() {
+        let at = offset;
+        offset += line.len();
+        if i == 0 {
+            continue;
+        }
+        let spaces = line.len() - line.trim_start_matches(' ').len();
+        let rest = line[spaces..].trim_start_matches([' ', '\t', '\r', '\n']);
+        if rest.is_empty() || rest.starts_with('#') {
+            continue;
+        }
+        if spaces <= col {
+            return Some(at + spaces);
+        }
+    }
+    None
+}
