@@ -77,6 +77,8 @@ enum ValueError {
     Continuation(usize),
     /// A `"""` or `` ` `` value without its closing quote.
     Unclosed(usize),
+    /// A comment after the closing quote of a multi-line quoted value.
+    CommentAfterMultiline(usize),
 }
 
 fn is_space(c: char) -> bool {
@@ -147,6 +149,12 @@ fn read_value(b: &str, p: usize) -> Result<ParsedValue, ValueError> {
                 let comment = b[close..after]
                     .find(['#', ';'])
                     .map(|i| close + i..trim_end_at(b, close + i..after));
+                // go-ini reads a comment there only because the value spans
+                // lines; the one-line ENC[...] that replaces it would turn
+                // the comment into ignored text, changing the document.
+                if let Some(c) = &comment {
+                    return Err(ValueError::CommentAfterMultiline(c.start));
+                }
                 return Ok(ParsedValue {
                     span: body..close,
                     region: s..close + q.len(),
@@ -363,6 +371,14 @@ impl<'a> IniDocument<'a> {
                     code: exit::COULD_NOT_READ_INPUT,
                 },
                 ValueError::Unclosed(at) => syntax(src, at, "a quoted value is never closed"),
+                ValueError::CommentAfterMultiline(at) => FormatError::Unsupported {
+                    location: Location::of(src, at),
+                    message: "a comment after a multi-line quoted value: encrypted, the value \
+                              fits on one line and go-ini (which sops uses) would no longer read \
+                              the comment; move the comment to its own line"
+                        .into(),
+                    code: exit::COULD_NOT_READ_INPUT,
+                },
             })?;
             pos = v.next;
             if in_sops {
