@@ -120,7 +120,9 @@ fn read_value(b: &str, p: usize) -> Result<ParsedValue, ValueError> {
             next,
         });
     }
-    let quote = if line.len() > 3 && line.starts_with("\"\"\"") {
+    // go-ini tests `len(line) > 3` after TrimSpace: a bare `"""` (with only
+    // a line break or spaces after it) is a plain value, not an opening.
+    let quote = if line.trim_end_matches(is_space).len() > 3 && line.starts_with("\"\"\"") {
         Some("\"\"\"")
     } else if line.starts_with('`') {
         Some("`")

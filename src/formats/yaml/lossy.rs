@@ -19,6 +19,15 @@ impl YamlDocument<'_> {
             let LeafKind::Scalar { value, source } = &l.kind else {
                 continue;
             };
+            let all_crlf = {
+                let lf = src.matches('\n').count();
+                lf > 0 && src.matches("\r\n").count() == lf
+            };
+            if matches!(style, Style::Literal | Style::Folded) && t.contains('\r') && !all_crlf {
+                // A block is rewritten with the file's line break, `\n`
+                // unless every line ends in `\r\n`.
+                return Some("block scalar with line breaks unlike the file's");
+            }
             if *style == Style::Folded {
                 return Some("folded block scalar");
             }
