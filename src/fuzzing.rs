@@ -241,6 +241,17 @@ pub fn lossy_reason(format: Format, src: &str, leaves: &[Leaf]) -> Option<&'stat
         {
             Some("string escapes are written minimally")
         }
+        // TOML writes a tab in a one-line string as `\t`.
+        LeafKind::Scalar {
+            value: Value::Str(_),
+            ..
+        } if format == Format::Toml
+            && l.span
+                .as_ref()
+                .is_some_and(|s| src[s.clone()].contains('\t')) =>
+        {
+            Some("tabs in one-line strings are written as \\t")
+        }
         LeafKind::Scalar { value, source } if !matches!(value, Value::Str(_)) => {
             let src_text = source.as_deref().unwrap_or("");
             (*value::plaintext_for(value, Some(src_text)) != *src_text)

@@ -355,6 +355,18 @@ impl<'a> IniDocument<'a> {
             }
             // A key: go-ini's readKeyName.
             let line = &src[ks..next];
+            // go-ini counts the line break in `len(line) > 6` when it looks
+            // for a `"""` key, and the metadata written after the last line
+            // gives it one: a 6-byte `"""...` last line would change meaning.
+            if line.len() == 6 && line.starts_with("\"\"\"") && !line.ends_with('\n') {
+                return Err(FormatError::Unsupported {
+                    location: Location::of(src, ks),
+                    message: "a last line starting with \"\"\" and no line break after it \
+                              reads differently in go-ini once the file goes on; add a line break"
+                        .into(),
+                    code: exit::COULD_NOT_READ_INPUT,
+                });
+            }
             let (key_text, value_at) = read_key(src, ks, line)?;
             let key = if key_text == "-" {
                 // go-ini numbers `-` keys within a section.
