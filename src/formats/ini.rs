@@ -355,14 +355,15 @@ impl<'a> IniDocument<'a> {
             }
             // A key: go-ini's readKeyName.
             let line = &src[ks..next];
-            // go-ini counts the line break in `len(line) > 6` when it looks
-            // for a `"""` key, and the metadata written after the last line
-            // gives it one: a 6-byte `"""...` last line would change meaning.
-            if line.len() == 6 && line.starts_with("\"\"\"") && !line.ends_with('\n') {
+            // go-ini reads a `"""` key only when `len(line) > 6` (line break
+            // included): a shorter line starting with `"""` has a `"` key,
+            // and would change meaning once its value is an ENC[...] or the
+            // metadata is written after it.
+            if line.len() <= 6 && line.starts_with("\"\"\"") {
                 return Err(FormatError::Unsupported {
                     location: Location::of(src, ks),
-                    message: "a last line starting with \"\"\" and no line break after it \
-                              reads differently in go-ini once the file goes on; add a line break"
+                    message: "a short line starting with \"\"\" reads as another key in go-ini \
+                              once its value is encrypted"
                         .into(),
                     code: exit::COULD_NOT_READ_INPUT,
                 });
