@@ -1083,8 +1083,11 @@ impl State<'_> {
         let role = self.role();
         let (path_len, loc_len, depth, parent_col, in_seq) = match role {
             Role::Root => {
+                // An empty document reads as a zero-width null and is fine;
+                // a written `~` or `null` is a scalar document, and the
+                // metadata appended to it would not parse.
                 let null = matches!(scalar_value(value, style, tag), Ok(None));
-                if !null {
+                if !null || tok.end > tok.start {
                     return Err(unsupported(
                         self.loc(tok.start),
                         "the document is a scalar; SOPS needs a mapping at the top level",
