@@ -1120,6 +1120,24 @@ impl State<'_> {
                 in_seq,
             } => (path_len, loc_len, depth, parent_col, in_seq),
         };
+        // saphyr refuses `key:<tab>value` but lets `key:<tab>:x` through;
+        // the ENC[...] that replaces `:x` would then not read back. Refuse
+        // a tab after a block value indicator before a plain value up front
+        // (quoted and block values after a tab are fine for saphyr).
+        if !flow && style == ScalarStyle::Plain {
+            let b = self.src.as_bytes();
+            let mut i = tok.start;
+            while i > 0 && matches!(b[i - 1], b' ' | b'\t') {
+                i -= 1;
+            }
+            if i > 0 && b[i - 1] == b':' && b.get(i) == Some(&b'\t') {
+                return Err(FormatError::syntax(
+                    self.src,
+                    i - 1,
+                    "':' must be followed by a valid YAML whitespace (a space, not a tab)",
+                ));
+            }
+        }
         let first_leaf = self.out.leaves.len();
         let resolved = scalar_value(value, style, tag)
             .map_err(|m| unsupported(self.loc(tok.start), m, exit::ERROR_ENCRYPTING_TREE))?;
