@@ -21,6 +21,10 @@ pub mod engine;
 pub mod error;
 pub mod exec;
 pub mod formats;
+/// Property checks for the fuzz targets and their replay tests; not a
+/// stable interface.
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod git;
 pub mod integrity;
 pub mod keys;

@@ -49,10 +49,25 @@ pub fn read_input(path: Option<&Path>) -> Result<Zeroizing<Vec<u8>>> {
     Ok(buf)
 }
 
-/// Write `data` to `path` atomically: a temporary file in the same
-/// directory, flushed to disk, then renamed over the target, and the
-/// directory synced. An existing file keeps its permissions; a new one is
-/// created 0600, since it holds secrets (or their ciphertext).
+/// The name prefix of the temporary files [`write_atomic`] creates beside
+/// the target. A process killed between creating and renaming one (SIGKILL,
+/// power loss) cannot remove it: such a leftover is recognisable by this
+/// prefix, is mode 0600, holds what was being written (ciphertext, or the
+/// plaintext of an in-place decrypt), and is safe to delete.
+pub const TEMP_PREFIX: &str = ".shroud-tmp-";
+
+/// Write `data` to `path` so that at every moment, even if the process is
+/// killed or the machine loses power, `path` is either the complete old
+/// file or the complete new one:
+/// 1. a temporary file `.shroud-tmp-*` in the same directory (so the rename
+///    cannot cross filesystems), created 0600;
+/// 2. the data written, the old file's permissions and owner copied onto it
+///    (the owner only as root, the only user allowed to give files away),
+///    and everything flushed to disk (`fsync`);
+/// 3. renamed over `path` (atomic on POSIX filesystems);
+/// 4. the directory flushed, so the rename itself survives a crash.
+///
+/// A new file is created 0600, since it holds secrets (or their ciphertext).
 pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     let wrap = |e: io::Error, what: &str| {
         Fail::new(
@@ -67,22 +82,26 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let perms = match fs::metadata(path) {
-        Ok(m) => m.permissions(),
-        Err(_) => Permissions::from_mode(0o600),
-    };
+    let old = fs::metadata(path).ok();
+    let perms = old
+        .as_ref()
+        .map_or_else(|| Permissions::from_mode(0o600), |m| m.permissions());
     let mut tmp = tempfile::Builder::new()
-        .prefix(".shroud-")
-        .suffix(".tmp")
+        .prefix(TEMP_PREFIX)
         .permissions(Permissions::from_mode(0o600))
         .tempfile_in(dir)
         .map_err(|e| wrap(e, "could not create a temporary file beside it"))?;
     tmp.write_all(data)
         .map_err(|e| wrap(e, "could not write"))?;
+    if let Some(old) = &old {
+        keep_owner(tmp.as_file(), old).map_err(|e| wrap(e, "could not keep the file's owner"))?;
+    }
+    tmp.as_file()
+        .set_permissions(perms)
+        .map_err(|e| wrap(e, "could not set permissions"))?;
     tmp.as_file()
         .sync_all()
         .map_err(|e| wrap(e, "could not flush to disk"))?;
-    fs::set_permissions(tmp.path(), perms).map_err(|e| wrap(e, "could not set permissions"))?;
     tmp.persist(path)
         .map_err(|e| wrap(e.error, "could not replace the file"))?;
     if let Ok(d) = File::open(dir) {
@@ -90,6 +109,22 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Give the new file the old one's owner and group. Only root may give a
+/// file to another user; anyone else's new file is theirs already, or the
+/// change is not theirs to make, so a refusal is not an error for them.
+fn keep_owner(file: &File, old: &fs::Metadata) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let new = file.metadata()?;
+    if new.uid() == old.uid() && new.gid() == old.gid() {
+        return Ok(());
+    }
+    match std::os::unix::fs::fchown(file, Some(old.uid()), Some(old.gid())) {
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        Err(e) if unsafe { libc::geteuid() } == 0 => Err(e),
+        _ => Ok(()),
+    }
 }
 
 /// Write to standard output; a closed pipe is not an error worth a message.

@@ -77,6 +77,8 @@ enum ValueError {
     Continuation(usize),
     /// A `"""` or `` ` `` value without its closing quote.
     Unclosed(usize),
+    /// A comment after the closing quote of a multi-line quoted value.
+    CommentAfterMultiline(usize),
 }
 
 fn is_space(c: char) -> bool {
@@ -118,7 +120,9 @@ fn read_value(b: &str, p: usize) -> Result<ParsedValue, ValueError> {
             next,
         });
     }
-    let quote = if line.len() > 3 && line.starts_with("\"\"\"") {
+    // go-ini tests `len(line) > 3` after TrimSpace: a bare `"""` (with only
+    // a line break or spaces after it) is a plain value, not an opening.
+    let quote = if line.trim_end_matches(is_space).len() > 3 && line.starts_with("\"\"\"") {
         Some("\"\"\"")
     } else if line.starts_with('`') {
         Some("`")
@@ -147,6 +151,12 @@ fn read_value(b: &str, p: usize) -> Result<ParsedValue, ValueError> {
                 let comment = b[close..after]
                     .find(['#', ';'])
                     .map(|i| close + i..trim_end_at(b, close + i..after));
+                // go-ini reads a comment there only because the value spans
+                // lines; the one-line ENC[...] that replaces it would turn
+                // the comment into ignored text, changing the document.
+                if let Some(c) = &comment {
+                    return Err(ValueError::CommentAfterMultiline(c.start));
+                }
                 return Ok(ParsedValue {
                     span: body..close,
                     region: s..close + q.len(),
@@ -365,6 +375,19 @@ impl<'a> IniDocument<'a> {
             }
             // A key: go-ini's readKeyName.
             let line = &src[ks..next];
+            // go-ini reads a `"""` key only when `len(line) > 6` (line break
+            // included): a shorter line starting with `"""` has a `"` key,
+            // and would change meaning once its value is an ENC[...] or the
+            // metadata is written after it.
+            if line.len() <= 6 && line.starts_with("\"\"\"") {
+                return Err(FormatError::Unsupported {
+                    location: Location::of(src, ks),
+                    message: "a short line starting with \"\"\" reads as another key in go-ini \
+                              once its value is encrypted"
+                        .into(),
+                    code: exit::COULD_NOT_READ_INPUT,
+                });
+            }
             let (key_text, value_at) = read_key(src, ks, line)?;
             let key = if key_text == "-" {
                 // go-ini numbers `-` keys within a section.
@@ -383,6 +406,14 @@ impl<'a> IniDocument<'a> {
                     code: exit::COULD_NOT_READ_INPUT,
                 },
                 ValueError::Unclosed(at) => syntax(src, at, "a quoted value is never closed"),
+                ValueError::CommentAfterMultiline(at) => FormatError::Unsupported {
+                    location: Location::of(src, at),
+                    message: "a comment after a multi-line quoted value: encrypted, the value \
+                              fits on one line and go-ini (which sops uses) would no longer read \
+                              the comment; move the comment to its own line"
+                        .into(),
+                    code: exit::COULD_NOT_READ_INPUT,
+                },
             })?;
             pos = v.next;
             if in_sops {

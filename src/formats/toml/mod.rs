@@ -235,7 +235,8 @@ fn literal_ok(s: &str, multi: bool) -> bool {
         '\n' => multi,
         '\r' => multi && bytes.get(i + 1) == Some(&b'\n'),
         '\'' => multi,
-        c => !c.is_control(),
+        // Only C0 controls and DEL are barred; C1 controls are non-ASCII.
+        c => !(c.is_control() && (c as u32) < 0x80),
         // Up to two quotes may touch the closing delimiter.
     }) && (!multi || !s.contains("'''"))
 }
@@ -386,7 +387,11 @@ impl Document for TomlDocument<'_> {
                 }
                 (LeafKind::Comment(_), Replacement::Decrypted(Decrypted::Comment(c))) => {
                     comment_check(self.src, &span)?;
-                    if c.chars().any(|ch| ch.is_control() && ch != '\t') {
+                    // TOML forbids the C0 controls (but tab) and DEL in comments;
+                    // C1 controls (U+0080..U+009F) are allowed, as in the input.
+                    if c.chars()
+                        .any(|ch| ch.is_control() && ch != '\t' && (ch as u32) < 0x80)
+                    {
                         return Err(FormatError::CannotRepresent {
                             path: display_path(&leaf.path),
                             format: "toml",

@@ -2,6 +2,7 @@
 //! splicing into the original text.
 
 mod emit;
+mod lossy;
 pub use emit::tree as emit_tree;
 mod parse;
 mod render;

@@ -127,9 +127,9 @@ pub struct DocInfo {
     pub meta_removal: Option<(Span, bool)>,
     /// Where appended metadata goes.
     pub insert_at: Option<usize>,
-    /// For a flow-style root mapping: the position of its `}` and whether
-    /// it had entries.
-    pub flow_root: Option<(usize, bool)>,
+    /// For a flow-style root mapping: the position of its `}`, and what
+    /// goes before and after a metadata entry put there.
+    pub flow_root: Option<(usize, (&'static str, &'static str))>,
     /// Indentation of a block root mapping that does not start at column 0
     /// (metadata must line up with its keys).
     pub root_indent: String,
@@ -179,6 +179,8 @@ enum MetaPartial {
 struct MetaBuilder {
     stack: Vec<MetaPartial>,
     removal_start: usize,
+    /// Where the `sops` key itself starts.
+    key_start: usize,
 }
 
 impl MetaBuilder {
@@ -645,8 +647,8 @@ pub fn parse(src: &str) -> Result<Parsed, FormatError> {
                 }
                 st.doc_open = false;
             }
-            Event::MappingStart(anchor, tag) => st.open(true, s, anchor, tag.as_deref())?,
-            Event::SequenceStart(anchor, tag) => st.open(false, s, anchor, tag.as_deref())?,
+            Event::MappingStart(anchor, tag) => st.open(true, (s, e), anchor, tag.as_deref())?,
+            Event::SequenceStart(anchor, tag) => st.open(false, (s, e), anchor, tag.as_deref())?,
             Event::MappingEnd | Event::SequenceEnd => st.close(s)?,
             Event::Scalar(value, style, anchor, tag) => {
                 st.scalar(s, e, &value, style, anchor, tag.as_deref())?
@@ -705,8 +707,11 @@ fn is_marker_tag(tag: Option<&Tag>) -> Option<&str> {
 }
 
 impl State<'_> {
+    /// Inside a flow collection: the innermost frame may be the implicit
+    /// single-pair mapping of `[ key : value ]`, which has no brackets of
+    /// its own but is in flow context all the same.
     fn in_flow(&self) -> bool {
-        self.stack.last().is_some_and(|f| f.r.flow)
+        self.stack.iter().any(|f| f.r.flow)
     }
 
     fn role(&mut self) -> Role {
@@ -762,6 +767,7 @@ impl State<'_> {
             self.meta = Some(MetaBuilder {
                 stack: Vec::new(),
                 removal_start: start,
+                key_start: at,
             });
         }
         f.keys.insert(key.clone());
@@ -778,8 +784,14 @@ impl State<'_> {
         let src = self.src;
         let root_flow = self.stack.first().is_some_and(|f| f.r.flow);
         let mut end = self.prev_end;
-        let start = m.removal_start;
+        let mut start = m.removal_start;
         let mut eat_nl = false;
+        if root_flow && src.as_bytes().get(end) == Some(&b',') {
+            // `sops: {...},`: written after a trailing comma, it takes its
+            // own comma along and leaves the one before it.
+            start = m.key_start;
+            end += 1;
+        }
         if !root_flow {
             if end > 0 && src.as_bytes()[end - 1] != b'\n' {
                 end = scan::next_line(src, end);
@@ -799,14 +811,17 @@ impl State<'_> {
     fn open(
         &mut self,
         map: bool,
-        s: usize,
+        (s, e): (usize, usize),
         anchor: usize,
         tag: Option<&Tag>,
     ) -> Result<(), FormatError> {
         let bracket = if map { b'{' } else { b'[' };
-        // saphyr's start may sit on the node's properties (`&a [`).
+        // saphyr's start may sit on the node's properties (`&a [`). A block
+        // sequence at its parent's indentation (`k:\n- [x]`) starts, with
+        // an empty span, on its first item, which may itself be a `[`: only
+        // a flow collection's span covers its bracket.
         let at = scan::skip_properties(self.src, s, self.src.len());
-        let flow = self.src.as_bytes().get(at) == Some(&bracket);
+        let flow = e > s && self.src.as_bytes().get(at) == Some(&bracket);
         let s = if flow { at } else { s };
         let props_from = self.prev_end;
         if flow {
@@ -919,6 +934,9 @@ impl State<'_> {
             self.stack.last().is_some_and(|f| f.r.flow)
         };
         let mut pos = s;
+        // Where the last entry of a flow collection ends: the metadata of a
+        // flow root goes there, before any trailing `,` or comment.
+        let last_end = self.prev_end;
         if flow {
             if !matches!(b.get(pos), Some(b'}' | b']')) {
                 pos = (self.prev_end..b.len())
@@ -946,6 +964,22 @@ impl State<'_> {
         let Some(frame) = self.stack.pop() else {
             return Ok(());
         };
+        // YAML requires every line of a flow collection inside a block one
+        // to be indented past the block's column. saphyr lets some such
+        // lines through (after a plain scalar) but not others, so a file it
+        // read could come out of encryption unreadable: refuse it up front.
+        if frame.r.flow
+            && let Some(parent) = self.stack.last()
+            && !parent.r.flow
+            && let (Some(c), Some(start)) = (parent.r.col, frame.start)
+            && let Some(at) = scan::underindented_line(self.src, start, pos, c)
+        {
+            return Err(FormatError::syntax(
+                self.src,
+                at,
+                "a line inside a flow collection must be indented more than the block collection around it",
+            ));
+        }
         // A block collection's text runs to the end of its last line, so a
         // trailing comment there is inside it.
         let node_end = if !frame.r.flow
@@ -973,8 +1007,18 @@ impl State<'_> {
             m.leaves.end = n;
         }
         if self.stack.is_empty() && frame.r.flow {
-            let had = !frame.keys.is_empty();
-            self.current_doc().flow_root = Some((pos, had));
+            // The metadata entry goes before the `}`: after a `, ` when
+            // there are entries, or, when the last entry already has a
+            // trailing `,`, with a `,` of its own after it, so that removing
+            // it on decryption (see `meta_done`) gives back the same text.
+            let seps = if frame.keys.is_empty() {
+                ("", "")
+            } else if scan::has_comma(self.src, last_end, pos) {
+                ("", ",")
+            } else {
+                (", ", "")
+            };
+            self.current_doc().flow_root = Some((pos, seps));
         } else if self.stack.is_empty() {
             let ls = scan::line_start(self.src, node_start);
             let lead = &self.src[ls..node_start];
@@ -1039,8 +1083,11 @@ impl State<'_> {
         let role = self.role();
         let (path_len, loc_len, depth, parent_col, in_seq) = match role {
             Role::Root => {
+                // An empty document reads as a zero-width null and is fine;
+                // a written `~` or `null` is a scalar document, and the
+                // metadata appended to it would not parse.
                 let null = matches!(scalar_value(value, style, tag), Ok(None));
-                if !null {
+                if !null || tok.end > tok.start {
                     return Err(unsupported(
                         self.loc(tok.start),
                         "the document is a scalar; SOPS needs a mapping at the top level",
@@ -1073,6 +1120,24 @@ impl State<'_> {
                 in_seq,
             } => (path_len, loc_len, depth, parent_col, in_seq),
         };
+        // saphyr refuses `key:<tab>value` but lets `key:<tab>:x` through;
+        // the ENC[...] that replaces `:x` would then not read back. Refuse
+        // a tab after a block value indicator before a plain value up front
+        // (quoted and block values after a tab are fine for saphyr).
+        if !flow && style == ScalarStyle::Plain {
+            let b = self.src.as_bytes();
+            let mut i = tok.start;
+            while i > 0 && matches!(b[i - 1], b' ' | b'\t') {
+                i -= 1;
+            }
+            if i > 0 && b[i - 1] == b':' && b.get(i) == Some(&b'\t') {
+                return Err(FormatError::syntax(
+                    self.src,
+                    i - 1,
+                    "':' must be followed by a valid YAML whitespace (a space, not a tab)",
+                ));
+            }
+        }
         let first_leaf = self.out.leaves.len();
         let resolved = scalar_value(value, style, tag)
             .map_err(|m| unsupported(self.loc(tok.start), m, exit::ERROR_ENCRYPTING_TREE))?;
@@ -1173,27 +1238,15 @@ impl State<'_> {
                 ));
             }
             Role::Key => {
-                let key = anchor.and_then(|i| {
-                    let a = &self.out.anchors[i];
-                    if !a.scalar || a.leaves.len() != 1 {
-                        return None;
-                    }
-                    match &self.out.leaves[a.leaves.start].kind {
-                        LeafKind::Scalar {
-                            value: Value::Str(k),
-                            ..
-                        } => Some(k.to_string()),
-                        _ => None,
-                    }
-                });
-                let Some(key) = key else {
-                    return Err(unsupported(
-                        self.loc(s),
-                        "a mapping key that is not a string (SOPS only supports string keys)",
-                        exit::ERROR_ENCRYPTING_TREE,
-                    ));
-                };
-                self.key(key, s)?;
+                // An alias can only name a string through a value anchored
+                // earlier (keys are not leaves), and that value may be
+                // encrypted, which would turn this key into ciphertext: SOPS
+                // itself expands aliases, so it never writes such a key.
+                return Err(unsupported(
+                    self.loc(s),
+                    "an alias used as a mapping key (SOPS expands aliases; write the key out)",
+                    exit::ERROR_ENCRYPTING_TREE,
+                ));
             }
             Role::Value {
                 path_len,

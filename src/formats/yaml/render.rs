@@ -162,11 +162,10 @@ pub fn render(
         let docs = if p.docs.is_empty() { 1 } else { p.docs.len() };
         for d in 0..docs {
             let doc = p.docs.get(d);
-            if let Some((close, had)) = doc.and_then(|d| d.flow_root) {
-                let sep = if had { ", " } else { "" };
+            if let Some((close, (before, after))) = doc.and_then(|d| d.flow_root) {
                 out.push(Edit::insert(
                     close,
-                    format!("{sep}sops: {}", emit::metadata_json(meta)),
+                    format!("{before}sops: {}{after}", emit::metadata_json(meta)),
                 ));
                 continue;
             }
@@ -390,7 +389,9 @@ fn block_edits(cx: &Ctx<'_>, b: &Block, folded: bool, v: &str) -> Vec<Edit<'stat
         .chars()
         .all(|c| c == '\n' || (c != '\r' && emit::printable(c)));
     let first_line = v.split('\n').find(|l| !l.is_empty()).unwrap_or("");
-    let lead_ok = explicit_indent || !(first_line.starts_with(' ') || first_line.starts_with('\t'));
+    // A leading space would be read as indentation; a leading tab is content
+    // (tabs never indent), as in the original block.
+    let lead_ok = explicit_indent || !first_line.starts_with(' ');
     // Lines of only spaces before the first text line would be taken as
     // indentation.
     let blank_lead_ok = v

@@ -256,3 +256,46 @@ pub fn marker_location(m: &saphyr_parser::Marker) -> Location {
         column: m.col() + 1,
     }
 }
+
+/// Whether `src[from..to]`, the gap between a flow collection's last entry
+/// and its closing bracket, holds a `,` outside comments.
+pub fn has_comma(src: &str, from: usize, to: usize) -> bool {
+    let Some(gap) = src.get(from..to) else {
+        return false;
+    };
+    let mut in_comment = false;
+    for b in gap.bytes() {
+        match b {
+            b'\n' | b'\r' => in_comment = false,
+            _ if in_comment => {}
+            b'#' => in_comment = true,
+            b',' => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// The first line after the one holding `from`, up to `to`, whose text
+/// (not a comment, not blank) starts at or before column `col` (counting
+/// spaces, the only YAML indentation).
+pub fn underindented_line(src: &str, from: usize, to: usize, col: usize) -> Option<usize> {
+    let gap = src.get(from..to)?;
+    let mut offset = from;
+    for (i, line) in gap.split_inclusive('\n').enumerate() {
+        let at = offset;
+        offset += line.len();
+        if i == 0 {
+            continue;
+        }
+        let spaces = line.len() - line.trim_start_matches(' ').len();
+        let rest = line[spaces..].trim_start_matches([' ', '\t', '\r', '\n']);
+        if rest.is_empty() || rest.starts_with('#') {
+            continue;
+        }
+        if spaces <= col {
+            return Some(at + spaces);
+        }
+    }
+    None
+}

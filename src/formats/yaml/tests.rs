@@ -126,52 +126,8 @@ fn corpus_files() -> Vec<(String, String)> {
     out
 }
 
-/// Why a file's round trip cannot give back every byte, if it cannot: the
-/// documented exceptions, where the value survives but not its spelling.
 fn lossy_reason(src: &str) -> Option<&'static str> {
-    use super::parse::{Info, Style};
-    let doc = YamlDocument::parse(src).unwrap();
-    for (info, l) in doc.parsed.infos.iter().zip(doc.leaves()) {
-        let (Info::Scalar { style, .. }, Some(span)) = (info, &l.span) else {
-            continue;
-        };
-        let t = &src[span.clone()];
-        let LeafKind::Scalar { value, source } = &l.kind else {
-            continue;
-        };
-        if *style == Style::Folded {
-            return Some("folded block scalar");
-        }
-        if matches!(style, Style::Plain | Style::Single | Style::Double) && t.contains('\n') {
-            return Some("multi-line flow scalar");
-        }
-        match (value, style) {
-            (Value::Str(s), Style::Double) if super::emit::double_quote(s) != t => {
-                return Some("double-quoted escapes");
-            }
-            (Value::Str(s), Style::Single)
-                if super::emit::single_quote(s).as_deref() != Some(t) =>
-            {
-                return Some("single-quoted layout");
-            }
-            (Value::Str(_), Style::Literal)
-                if t.split('\n').skip(1).any(|l| {
-                    let l = l.trim_end_matches('\r');
-                    !l.is_empty() && l.trim().is_empty()
-                }) =>
-            {
-                return Some("spaces on a blank line of a block scalar");
-            }
-            (v, _) if !matches!(v, Value::Str(_)) => {
-                let src_text = source.as_deref().unwrap_or("");
-                if *crate::value::plaintext_for(v, Some(src_text)) != *src_text {
-                    return Some("YAML-only number or time spelling (0x1F, 017, 1_000, dates)");
-                }
-            }
-            _ => {}
-        }
-    }
-    None
+    YamlDocument::parse(src).unwrap().lossy_reason()
 }
 
 fn has_lossy_layout(src: &str) -> bool {
