@@ -62,7 +62,7 @@ pub enum Value {
     Bool(bool),
     /// A timestamp, held as its canonical RFC 3339 text with nanoseconds
     /// (Go's `time.RFC3339Nano`), which is what SOPS hashes and encrypts.
-    Time(String),
+    Time(Zeroizing<String>),
 }
 
 impl Value {
@@ -97,7 +97,7 @@ pub enum LeafKind {
     /// encrypted, so decryption can give back the very same bytes.
     Scalar {
         value: Value,
-        source: Option<String>,
+        source: Option<Zeroizing<String>>,
     },
     /// A comment; the text is everything after the comment marker (`#` or
     /// `;`), leading space included, as SOPS stores it.

@@ -184,7 +184,7 @@ pub fn encrypt_with_stash(
                     continue;
                 }
                 (
-                    value::plaintext_text(value, source.as_deref()),
+                    value::plaintext_text(value, source.as_ref().map(|s| s.as_str())),
                     value.value_type(),
                 )
             }
@@ -218,7 +218,7 @@ pub fn encrypt_with_stash(
                     (value::Text::Borrowed(text.as_str()), ValueType::Comment)
                 }
                 LeafKind::Scalar { value, source } => (
-                    value::plaintext_text(value, source.as_deref()),
+                    value::plaintext_text(value, source.as_ref().map(|s| s.as_str())),
                     value.value_type(),
                 ),
                 LeafKind::Structure(_) => continue,
@@ -538,7 +538,7 @@ mod tests {
     fn scalar(v: Value, source: Option<&str>) -> LeafKind {
         LeafKind::Scalar {
             value: v,
-            source: source.map(str::to_string),
+            source: source.map(|s| Zeroizing::new(s.to_string())),
         }
     }
 

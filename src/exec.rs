@@ -17,7 +17,7 @@ fn env_text(v: &Value) -> Zeroizing<String> {
         Value::Int(i) => i.to_string(),
         Value::Float(f) => go_float(*f),
         Value::Bool(b) => b.to_string(),
-        Value::Time(t) => t.clone(),
+        Value::Time(t) => String::clone(t),
     })
 }
 

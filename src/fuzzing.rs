@@ -253,7 +253,7 @@ pub fn lossy_reason(format: Format, src: &str, leaves: &[Leaf]) -> Option<&'stat
             Some("tabs in one-line strings are written as \\t")
         }
         LeafKind::Scalar { value, source } if !matches!(value, Value::Str(_)) => {
-            let src_text = source.as_deref().unwrap_or("");
+            let src_text = source.as_ref().map(|s| s.as_str()).unwrap_or("");
             (*value::plaintext_for(value, Some(src_text)) != *src_text)
                 .then_some("a number or time spelling SOPS reads differently")
         }

@@ -148,7 +148,9 @@ impl Transcript {
                 self.scalar(value, Some(text))
             }
             (_, LeafKind::Comment(t)) => self.comment(t),
-            (_, LeafKind::Scalar { value, source }) => self.scalar(value, source.as_deref()),
+            (_, LeafKind::Scalar { value, source }) => {
+                self.scalar(value, source.as_ref().map(|s| s.as_str()))
+            }
         }
     }
 

@@ -38,7 +38,7 @@ pub fn canonical(value: &Value) -> Zeroizing<String> {
         Value::Float(f) => go_float(*f),
         Value::Bool(true) => "True".to_string(),
         Value::Bool(false) => "False".to_string(),
-        Value::Time(t) => t.clone(),
+        Value::Time(t) => String::clone(t),
     })
 }
 
@@ -164,7 +164,7 @@ pub fn parse_plaintext(ty: ValueType, text: &str) -> Result<Value, String> {
             .map(Value::Bool)
             .ok_or_else(|| "the plaintext of a type:bool value is not a boolean".into()),
         ValueType::Time => Timestamp::parse_rfc3339(text)
-            .map(|t| Value::Time(t.to_rfc3339_nano()))
+            .map(|t| Value::Time(Zeroizing::new(t.to_rfc3339_nano())))
             .ok_or_else(|| "the plaintext of a type:time value is not an RFC 3339 time".into()),
         ValueType::Comment => Err("a comment is not a value".into()),
     }

@@ -45,8 +45,8 @@ pub fn extract(
         (_, LeafKind::Scalar { value, source }) => {
             let text = source
                 .clone()
-                .unwrap_or_else(|| shroud::value::canonical(value).to_string());
-            (value.clone(), Zeroizing::new(text))
+                .unwrap_or_else(|| shroud::value::canonical(value));
+            (value.clone(), text)
         }
         _ => {
             return Err(

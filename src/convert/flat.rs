@@ -23,7 +23,7 @@ fn text(node: &Node, loc: &[PathSeg], format: &'static str) -> Result<String, Fo
         Node::Scalar(Value::Int(i)) => Ok(i.to_string()),
         Node::Scalar(Value::Float(f)) => Ok(go_float(*f)),
         Node::Scalar(Value::Bool(b)) => Ok(b.to_string()),
-        Node::Scalar(Value::Time(t)) => Ok(t.clone()),
+        Node::Scalar(Value::Time(t)) => Ok(String::clone(t)),
         Node::Null => Err(refuse(
             loc,
             format,

@@ -556,7 +556,7 @@ fn describe(value: &Value, coerce: bool, text: Option<&str>) -> Zeroizing<String
         Value::Int(i) => format!("i:{i}"),
         Value::Float(f) => format!("f:{f}"),
         Value::Bool(b) => format!("b:{b}"),
-        Value::Time(t) => format!("t:{t}"),
+        Value::Time(t) => format!("t:{}", t.as_str()),
     })
 }
 

@@ -164,7 +164,7 @@ pub fn merge(base: &dyn Document, ours: &dyn Document, theirs: &dyn Document) ->
             Item::Value { value, source } => {
                 edits[c.leaf] = Replacement::Decrypted(Decrypted::Scalar {
                     value: value.clone(),
-                    text: value::plaintext_for(value, source.as_deref()),
+                    text: value::plaintext_for(value, source.as_ref().map(|s| s.as_str())),
                 });
             }
             // Same kind of node on every side (the signatures matched
@@ -304,7 +304,7 @@ impl Node {
         match self {
             Node::Leaf(Item::Value { value, source }) => NewValue::Scalar {
                 value: value.clone(),
-                text: value::plaintext_for(value, source.as_deref()),
+                text: value::plaintext_for(value, source.as_ref().map(|s| s.as_str())),
             },
             Node::Leaf(Item::Shape(Shape::EmptyMap)) => NewValue::Map(Vec::new()),
             Node::Leaf(Item::Shape(Shape::EmptyList)) => NewValue::List(Vec::new()),

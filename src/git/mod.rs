@@ -21,7 +21,7 @@ pub enum Item {
     /// token so a merge can write it as it was written.
     Value {
         value: Value,
-        source: Option<String>,
+        source: Option<zeroize::Zeroizing<String>>,
     },
     Shape(Shape),
 }

@@ -305,7 +305,14 @@ impl<'a> Parser<'a> {
     }
 
     fn push_leaf(&mut self, depth: usize, value: Value, source: Option<String>, span: Span) {
-        self.push_kind(depth, LeafKind::Scalar { value, source }, span);
+        self.push_kind(
+            depth,
+            LeafKind::Scalar {
+                value,
+                source: source.map(zeroize::Zeroizing::new),
+            },
+            span,
+        );
     }
 
     fn push_kind(&mut self, depth: usize, kind: LeafKind, span: Span) {

@@ -29,7 +29,7 @@ fn keep_all(doc: &JsonDocument) -> Vec<Replacement> {
 
 fn scalar(leaf: &Leaf) -> (&Value, Option<&str>) {
     match &leaf.kind {
-        LeafKind::Scalar { value, source } => (value, source.as_deref()),
+        LeafKind::Scalar { value, source } => (value, source.as_ref().map(|s| s.as_str())),
         LeafKind::Comment(_) => panic!("JSON leaves are never comments"),
         LeafKind::Structure(_) => panic!("not a scalar"),
     }
@@ -407,7 +407,7 @@ fn decrypted_scalars_use_the_original_text_only_when_valid() {
     );
     assert_eq!(
         ok(
-            Value::Time("2024-01-02T00:00:00Z".into()),
+            Value::Time(zeroize::Zeroizing::new("2024-01-02T00:00:00Z".to_string())),
             "2024-01-02T00:00:00+00:00"
         ),
         "{\"v\": \"2024-01-02T00:00:00Z\"}"

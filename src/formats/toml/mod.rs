@@ -338,7 +338,7 @@ fn scalar_token(value: &Value, text: &str, style: Style) -> Result<String, Forma
             if Timestamp::parse_rfc3339(text).is_some() {
                 text.to_string()
             } else {
-                t.clone()
+                String::clone(t)
             }
         }
     })

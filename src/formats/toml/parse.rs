@@ -235,7 +235,10 @@ impl Walker<'_> {
                 let full = dt.date.is_some() && dt.time.is_some() && dt.offset.is_some();
                 match Timestamp::parse_rfc3339(raw).filter(|_| full) {
                     // An offset date-time Go reads as RFC 3339: a SOPS time.
-                    Some(ts) => (Value::Time(ts.to_rfc3339_nano()), source()),
+                    Some(ts) => (
+                        Value::Time(zeroize::Zeroizing::new(ts.to_rfc3339_nano())),
+                        source(),
+                    ),
                     // Local dates and times (and offset forms Go rejects,
                     // such as a space for `T`) have no SOPS type: they are
                     // the string of their token, written back bare.
@@ -247,7 +250,10 @@ impl Walker<'_> {
             path: path.clone(),
             depth: loc.len(),
             loc: loc.clone(),
-            kind: LeafKind::Scalar { value, source },
+            kind: LeafKind::Scalar {
+                value,
+                source: source.map(zeroize::Zeroizing::new),
+            },
             span: Some(span),
         });
         Ok(())

@@ -58,7 +58,7 @@ pub fn canonical(value: &Value) -> String {
         Value::Str(s) => double_quote(s),
         Value::Int(i) => i.to_string(),
         Value::Bool(b) => b.to_string(),
-        Value::Time(t) => t.clone(),
+        Value::Time(t) => String::clone(t),
         Value::Float(f) if f.is_nan() => ".nan".into(),
         Value::Float(f) if f.is_infinite() => if *f > 0.0 { ".inf" } else { "-.inf" }.into(),
         Value::Float(f) => {

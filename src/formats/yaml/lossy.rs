@@ -59,7 +59,7 @@ impl YamlDocument<'_> {
                     return Some("spaces on a blank line of a block scalar");
                 }
                 (v, _) if !matches!(v, Value::Str(_)) => {
-                    let src_text = source.as_deref().unwrap_or("");
+                    let src_text = source.as_ref().map(|s| s.as_str()).unwrap_or("");
                     if *crate::value::plaintext_for(v, Some(src_text)) != *src_text {
                         return Some("YAML-only number or time spelling (0x1F, 017, 1_000, dates)");
                     }

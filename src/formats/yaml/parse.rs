@@ -1158,7 +1158,7 @@ impl State<'_> {
                 depth,
                 kind: LeafKind::Scalar {
                     value: v,
-                    source: typed.then(|| value.to_string()),
+                    source: typed.then(|| zeroize::Zeroizing::new(value.to_string())),
                 },
                 span: Some(tok.clone()),
             });

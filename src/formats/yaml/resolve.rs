@@ -41,7 +41,7 @@ pub fn resolve_plain(s: &str) -> Resolved {
         return Resolved::str(s);
     }
     if let Some(t) = parse_timestamp(s) {
-        return Resolved::Value(Value::Time(t.to_rfc3339_nano()));
+        return Resolved::Value(Value::Time(zeroize::Zeroizing::new(t.to_rfc3339_nano())));
     }
     let plain: String = s.chars().filter(|&c| c != '_').collect();
     if let Some(v) = go_parse_int_base0(&plain) {

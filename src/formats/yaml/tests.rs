@@ -99,7 +99,9 @@ fn decrypted(kind: &LeafKind) -> Replacement {
         LeafKind::Comment(c) => Decrypted::Comment(c.clone()),
         LeafKind::Scalar { value, source } => Decrypted::Scalar {
             value: value.clone(),
-            text: Zeroizing::new(crate::value::plaintext_for(value, source.as_deref()).to_string()),
+            text: Zeroizing::new(
+                crate::value::plaintext_for(value, source.as_ref().map(|s| s.as_str())).to_string(),
+            ),
         },
         LeafKind::Structure(_) => unreachable!("structure is never encrypted"),
     })
@@ -317,15 +319,21 @@ fn typing_table() {
     assert_eq!(resolve_plain("18446744073709551615"), Resolved::Uint64);
     assert_eq!(
         v("2024-01-02"),
-        Some(Value::Time("2024-01-02T00:00:00Z".into()))
+        Some(Value::Time(zeroize::Zeroizing::new(
+            "2024-01-02T00:00:00Z".to_string()
+        )))
     );
     assert_eq!(
         v("2001-12-14t21:59:43.10-05:00"),
-        Some(Value::Time("2001-12-14T21:59:43.1-05:00".into()))
+        Some(Value::Time(zeroize::Zeroizing::new(
+            "2001-12-14T21:59:43.1-05:00".to_string()
+        )))
     );
     assert_eq!(
         v("2001-12-14 21:59:43.10"),
-        Some(Value::Time("2001-12-14T21:59:43.1Z".into()))
+        Some(Value::Time(zeroize::Zeroizing::new(
+            "2001-12-14T21:59:43.1Z".to_string()
+        )))
     );
     assert_eq!(
         v("2001-12-14 21:59:43.10 -5"),
