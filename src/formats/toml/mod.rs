@@ -33,6 +33,7 @@
 //! does not read as RFC 3339 (a space for `T`, lowercase `z`) are kept byte
 //! for byte because they are treated like local ones.
 
+mod fast;
 mod meta;
 mod parse;
 #[cfg(test)]
