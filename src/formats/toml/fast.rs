@@ -53,7 +53,7 @@ pub(super) fn parse(src: &str) -> Option<Parsed> {
 }
 
 /// How a key was defined, for refusing redefinitions.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 enum Kind {
     /// A value (scalar, array, inline table): closed to anything else.
     Value,
@@ -136,15 +136,20 @@ impl<'s> Receiver<'s> {
         (self.nodes.len() - 1) as u32
     }
 
-    fn child(&mut self, parent: u32, key: &str, kind: Kind) -> u32 {
-        let id = self.node(kind);
-        self.children.insert((parent, key.to_string()), id);
-        id
-    }
-
-    fn get(&self, parent: u32, key: &str) -> Option<u32> {
-        // A borrowed lookup would need a custom key type; keys are short.
-        self.children.get(&(parent, key.to_string())).copied()
+    /// The child `key` of `parent`: `Ok` if it exists, else it is made
+    /// with kind `new` and `Err` holds it. One hash per key, which matters
+    /// on files with a hundred thousand keys.
+    fn entry(&mut self, parent: u32, key: &str, new: Kind) -> Result<u32, u32> {
+        use std::collections::hash_map::Entry;
+        let next = self.nodes.len() as u32;
+        match self.children.entry((parent, key.to_string())) {
+            Entry::Occupied(e) => Ok(*e.get()),
+            Entry::Vacant(e) => {
+                e.insert(next);
+                self.nodes.push(new);
+                Err(next)
+            }
+        }
     }
 
     fn decode_key(&mut self, span: TSpan, encoding: Option<Encoding>) -> Option<String> {
@@ -184,29 +189,37 @@ impl<'s> Receiver<'s> {
         let mut cur = ROOT;
         for (i, k) in keys.into_iter().enumerate() {
             let last = i + 1 == n;
-            let found = self.get(cur, &k);
+            let new = match (last, array) {
+                (false, _) => Kind::Implicit,
+                // Its first element is the node made right after it.
+                (true, true) => Kind::Aot {
+                    elem: self.nodes.len() as u32 + 1,
+                    len: 1,
+                },
+                (true, false) => Kind::Std,
+            };
+            let found = self.entry(cur, &k, new);
             self.loc.push(PathSeg::Key(k.clone()));
-            cur = match (found.map(|id| (id, self.nodes[id as usize])), last) {
-                (None, false) => self.child(cur, &k, Kind::Implicit),
-                (None, true) if array => {
+            cur = match found.map(|id| (id, self.nodes[id as usize])) {
+                Err(id) if last && array => {
                     let elem = self.node(Kind::Std);
-                    self.child(cur, &k, Kind::Aot { elem, len: 1 });
+                    debug_assert_eq!(self.nodes[id as usize], Kind::Aot { elem, len: 1 });
                     self.loc.push(PathSeg::Index(0));
                     elem
                 }
-                (None, true) => self.child(cur, &k, Kind::Std),
-                (Some((_, Kind::Aot { elem, len })), false) => {
+                Err(id) => id,
+                Ok((_, Kind::Aot { elem, len })) if !last => {
                     self.loc.push(PathSeg::Index(len - 1));
                     elem
                 }
-                (Some((id, Kind::Aot { len, .. })), true) if array => {
+                Ok((id, Kind::Aot { len, .. })) if array => {
                     let elem = self.node(Kind::Std);
                     self.nodes[id as usize] = Kind::Aot { elem, len: len + 1 };
                     self.loc.push(PathSeg::Index(len));
                     elem
                 }
-                (Some((id, Kind::Std | Kind::Implicit)), false) => id,
-                (Some((id, Kind::Implicit)), true) if !array => {
+                Ok((id, Kind::Std | Kind::Implicit)) if !last => id,
+                Ok((id, Kind::Implicit)) if !array => {
                     self.nodes[id as usize] = Kind::Std;
                     id
                 }
@@ -258,11 +271,10 @@ impl<'s> Receiver<'s> {
         let mut cur = base;
         for (i, k) in keys.into_iter().enumerate() {
             let last = i + 1 == n;
-            let found = self.get(cur, &k);
-            cur = match (found.map(|id| (id, self.nodes[id as usize])), last) {
-                (None, false) => self.child(cur, &k, Kind::Dotted),
-                (None, true) => self.child(cur, &k, Kind::Value),
-                (Some((id, Kind::Dotted)), false) => id,
+            let new = if last { Kind::Value } else { Kind::Dotted };
+            cur = match self.entry(cur, &k, new) {
+                Err(id) => id,
+                Ok(id) if !last && self.nodes[id as usize] == Kind::Dotted => id,
                 _ => {
                     self.bail = true;
                     return;

@@ -1,7 +1,8 @@
-//! Reading a TOML document: toml_edit parses it (and reports syntax errors
-//! with their location), a tree walk collects every scalar with its byte
-//! span, and a lexical scan finds the comments, which toml_edit keeps only
-//! as opaque decor.
+//! Reading a TOML document: the fast reader ([`super::fast`]) first; for
+//! what it declines, toml_edit parses it (and reports syntax errors with
+//! their location) and a tree walk collects every scalar with its byte
+//! span. Either way a lexical scan finds the comments (toml_edit keeps
+//! them only as opaque decor).
 
 use toml_edit::{Item, Table, Value as TomlValue};
 
