@@ -1,6 +1,8 @@
-//! TOML: toml_edit parses (with a byte span for every value), and output is
-//! the original text with spans spliced, so keys, tables, comments, blank
-//! lines and spacing stay as they were.
+//! TOML: toml_parser's event stream gives a byte span for every value
+//! ([`fast`]; toml_edit reads what it declines and gives the error
+//! messages, [`parse`]), and output is the original text with spans
+//! spliced, so keys, tables, comments, blank lines and spacing stay as they
+//! were.
 //!
 //! SOPS has no TOML store, so the layout is shroud's own (docs/format.md):
 //!
@@ -33,6 +35,7 @@
 //! does not read as RFC 3339 (a space for `T`, lowercase `z`) are kept byte
 //! for byte because they are treated like local ones.
 
+mod fast;
 mod meta;
 mod parse;
 #[cfg(test)]

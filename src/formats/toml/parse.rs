@@ -1,7 +1,8 @@
-//! Reading a TOML document: toml_edit parses it (and reports syntax errors
-//! with their location), a tree walk collects every scalar with its byte
-//! span, and a lexical scan finds the comments, which toml_edit keeps only
-//! as opaque decor.
+//! Reading a TOML document: the fast reader ([`super::fast`]) first; for
+//! what it declines, toml_edit parses it (and reports syntax errors with
+//! their location) and a tree walk collects every scalar with its byte
+//! span. Either way a lexical scan finds the comments (toml_edit keeps
+//! them only as opaque decor).
 
 use toml_edit::{Item, Table, Value as TomlValue};
 
@@ -12,10 +13,10 @@ use crate::value::Timestamp;
 
 /// A container that can hold comments: a `[table]` / `[[table]]` header
 /// (its body runs to the next header) or an array / inline table (its span).
-struct Container {
-    span: Span,
-    path: Vec<String>,
-    loc: Vec<PathSeg>,
+pub(super) struct Container {
+    pub span: Span,
+    pub path: Vec<String>,
+    pub loc: Vec<PathSeg>,
 }
 
 pub(super) struct Parsed {
@@ -26,20 +27,105 @@ pub(super) struct Parsed {
     pub sops_start: Option<Result<usize, String>>,
 }
 
-struct Walker<'s> {
-    src: &'s str,
-    leaves: Vec<Leaf>,
+pub(super) struct Walker<'s> {
+    pub src: &'s str,
+    pub leaves: Vec<Leaf>,
     /// Header starts of standard tables and array-of-tables items; the
     /// `bool` says whether the header belongs to the `sops` block.
-    headers: Vec<(Container, bool)>,
+    pub headers: Vec<(Container, bool)>,
     /// Arrays and inline tables, outside the `sops` block.
-    inline: Vec<Container>,
+    pub inline: Vec<Container>,
     /// Set while walking the `sops` table: its headers are recorded, its
     /// values are not leaves.
-    in_sops: bool,
+    pub in_sops: bool,
 }
 
+/// Parse with the fast scanner ([`super::fast`]); anything it does not
+/// accept (a syntax error, a redefinition, a `sops` key that is not the
+/// trailing block, or a shape it is not sure of) goes through toml_edit,
+/// which gives the error message or the answer.
 pub(super) fn parse(src: &str) -> Result<Parsed, FormatError> {
+    if src.trim().is_empty() {
+        return Err(FormatError::Empty);
+    }
+    match super::fast::parse(src) {
+        // In unit tests every document read is also read by toml_edit, and
+        // the two readings must agree: every TOML test is an oracle test.
+        #[cfg(test)]
+        Some(p) => {
+            let slow = parse_edit(src).unwrap_or_else(|e| {
+                panic!("fast TOML reader accepted what toml_edit rejects: {e}\n{src}")
+            });
+            if let Err(why) = same(&p, &slow) {
+                panic!("fast and toml_edit TOML readers differ: {why}\n{src}");
+            }
+            Ok(p)
+        }
+        #[cfg(not(test))]
+        Some(p) => Ok(p),
+        None => parse_edit(src),
+    }
+}
+
+/// Whether two readings are identical, leaf by leaf; `Err` says where not.
+#[cfg(test)]
+pub(super) fn same(a: &Parsed, b: &Parsed) -> Result<(), String> {
+    if a.metadata != b.metadata {
+        return Err(format!("metadata {:?} vs {:?}", a.metadata, b.metadata));
+    }
+    if a.sops_start != b.sops_start {
+        return Err(format!(
+            "sops_start {:?} vs {:?}",
+            a.sops_start, b.sops_start
+        ));
+    }
+    if a.leaves.len() != b.leaves.len() {
+        return Err(format!("{} vs {} leaves", a.leaves.len(), b.leaves.len()));
+    }
+    for (i, (x, y)) in a.leaves.iter().zip(&b.leaves).enumerate() {
+        let kinds_equal = match (&x.kind, &y.kind) {
+            (
+                LeafKind::Scalar {
+                    value: Value::Float(f),
+                    source: s,
+                },
+                LeafKind::Scalar {
+                    value: Value::Float(g),
+                    source: t,
+                },
+            ) => (f == g || (f.is_nan() && g.is_nan())) && s == t,
+            (
+                LeafKind::Scalar {
+                    value: v,
+                    source: s,
+                },
+                LeafKind::Scalar {
+                    value: w,
+                    source: t,
+                },
+            ) => v == w && s == t,
+            (LeafKind::Comment(c), LeafKind::Comment(d)) => c == d,
+            (LeafKind::Structure(c), LeafKind::Structure(d)) => c == d,
+            _ => false,
+        };
+        if x.path != y.path
+            || x.loc != y.loc
+            || x.depth != y.depth
+            || x.span != y.span
+            || !kinds_equal
+        {
+            return Err(format!(
+                "leaf {i}: {:?} {:?} {:?} vs {:?} {:?} {:?}",
+                x.loc, x.span, x.kind, y.loc, y.span, y.kind
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Parse with toml_edit's document tree: the reference the fast scanner
+/// must agree with (see the oracle test), and the source of error messages.
+pub(super) fn parse_edit(src: &str) -> Result<Parsed, FormatError> {
     if src.trim().is_empty() {
         return Err(FormatError::Empty);
     }
@@ -77,17 +163,27 @@ pub(super) fn parse(src: &str) -> Result<Parsed, FormatError> {
         None => src.len(),
     };
 
+    Ok(finish(w, sops_at, metadata, sops_start))
+}
+
+/// Order the leaves by text and add the comments before `sops_at`.
+pub(super) fn finish(
+    mut w: Walker,
+    sops_at: usize,
+    metadata: Option<MetaNode>,
+    sops_start: Option<Result<usize, String>>,
+) -> Parsed {
     // Text order is the walk order: toml_edit groups keys by table, and
     // tables may be split across the file (`[a]`, `[b]`, `[a.c]`).
     w.leaves
         .sort_by_key(|l| l.span.as_ref().map_or(0, |s| s.start));
     let comments = comment_leaves(&mut w, sops_at);
     let leaves = merge_by_start(std::mem::take(&mut w.leaves), comments);
-    Ok(Parsed {
+    Parsed {
         leaves,
         metadata,
         sops_start,
-    })
+    }
 }
 
 /// The start of the metadata block, if it is a trailing run of `[sops…]`
@@ -395,7 +491,7 @@ fn merge_by_start(a: Vec<Leaf>, b: Vec<Leaf>) -> Vec<Leaf> {
 }
 
 /// The metadata block as a generic tree.
-fn item_to_node(item: &Item) -> MetaNode {
+pub(super) fn item_to_node(item: &Item) -> MetaNode {
     match item {
         Item::None => MetaNode::Null,
         Item::Value(v) => value_to_node(v),

@@ -578,3 +578,119 @@ fn end_to_end_with_a_real_key() {
         assert!(dec.warnings.is_empty(), "{:?}", dec.warnings);
     }
 }
+
+/// The fast reader against toml_edit's: on every input it accepts, its
+/// leaves, metadata and block start are identical to toml_edit's, and it
+/// accepts nothing toml_edit rejects. Documents it is unsure of fall back
+/// to toml_edit, so only the plain ones are required to take the fast path.
+#[test]
+fn fast_reader_agrees_with_toml_edit() {
+    fn check(src: &str) -> bool {
+        if src.trim().is_empty() {
+            // Refused before either reader runs.
+            return false;
+        }
+        let Some(fast) = super::fast::parse(src) else {
+            return false;
+        };
+        let slow = super::parse::parse_edit(src)
+            .unwrap_or_else(|e| panic!("fast reader accepted what toml_edit rejects: {e}\n{src}"));
+        if let Err(why) = super::parse::same(&fast, &slow) {
+            panic!("{why}\n{src}");
+        }
+        true
+    }
+    // Everything a user is likely to write takes the fast path.
+    let sample = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/interop/sample.toml"
+    ))
+    .unwrap();
+    let mut plain: Vec<String> = vec![TRICKY.into(), sample];
+    plain.extend(CASES.iter().map(|s| s.to_string()));
+    // The benchmark's shape (scripts/gen-bench-file.py), small.
+    let mut bench = String::from("# generated\n");
+    for i in 0..50 {
+        bench.push_str(&format!(
+            "\n[group_{i:05}]\nname = \"service-{i}\"\nport = {}\nratio = 0.{i}\nenabled = {}\nhosts = [\"h{i}\", \"h{i}b\"]\n",
+            1024 + i,
+            i % 2 == 0
+        ));
+    }
+    plain.push(bench);
+    // And their encrypted forms, with a metadata block.
+    let encrypted: Vec<String> = plain
+        .iter()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            let doc = TomlDocument::parse(s).unwrap();
+            let edits: Vec<_> = doc
+                .leaves()
+                .iter()
+                .enumerate()
+                .map(|(i, l)| match l.kind {
+                    LeafKind::Structure(_) => Replacement::Keep,
+                    _ => Replacement::Encrypted(fake_enc(i, leaf_type(l))),
+                })
+                .collect();
+            doc.render(&edits, Some(&sample_meta())).unwrap().text
+        })
+        .collect();
+    plain.extend(encrypted);
+    for src in &plain {
+        assert!(check(src), "fast reader declined a plain document:\n{src}");
+    }
+    // Shapes the fast reader may accept or decline, valid or not: when it
+    // accepts, it must agree.
+    let odd = [
+        "a = 1\na = 2",
+        "[a]\n[a]",
+        "[a]\nb = 1\n[a.b]",
+        "a.b = 1\n[a]",
+        "a.b = 1\n[a.c]",
+        "[a.b]\n[a]\nb.c = 1",
+        "[a.b.c]\nz = 9\n[a]\nb.c.t = 1",
+        "[[a.b]]\n[a]\nb.y = 2",
+        "[[a]]\n[a]",
+        "[a]\n[[a]]",
+        "a = []\n[[a]]",
+        "a = {}\n[a.b]",
+        "a = {b = 1}\na.c = 2",
+        "t = {a = 1, a = 2}",
+        "t = {a.b = 1, a.c = 2, d = [{x = 1}, {x = 2}]}",
+        "t = {a.b = 1, a = 2}",
+        "[[a]]\n[a.b]\nx = 1\n[[a]]\n[a.b]\nx = 2",
+        "[[a]]\n[[a.b]]\n[[a.b]]\n[[a]]\n[[a.b]]",
+        "[a.b]\nx = 1\n[a]\ny = 2",
+        "sops = 1",
+        "sops.x = 1",
+        "[[sops]]\nx = 1",
+        "[sops]\nx = 1\n[data]\ny = 2",
+        "[sops.x]\ny = 1",
+        "a = 1\n[sops]\nb = [1, {c = 2}]\n[sops.d]\ne = 3\n[[sops.f]]\ng = 4",
+        "[a]\nsops = 1",
+        "\"a\".'b' = 1\n[\"a\"]",
+        "x = 99999999999999999999",
+        "x = 1e999",
+        "x = 1979-13-45",
+        "x = \"\\q\"",
+        "x = [1, 2",
+        "x = { a = 1 ",
+        "[x",
+        "x = 1 y = 2",
+        "  [ a . b ]  # c\n  c = 1",
+        "a = [[], {}, [{}]]",
+        "a.b.c = 1\na.b.d = 2\na.e = 3",
+    ];
+    let mut declined = 0;
+    for src in odd {
+        if !check(src) {
+            declined += 1;
+        }
+        // Every prefix too, for half-written documents.
+        for i in 1..src.len() {
+            check(&src[..i]);
+        }
+    }
+    assert!(declined > 10, "{declined}");
+}

@@ -1,0 +1,487 @@
+//! A fast path for reading TOML: toml_parser's event stream (the same lexer
+//! and grammar toml_edit uses underneath) is turned straight into leaves,
+//! without building toml_edit's document tree with its owned keys, values
+//! and decor, which was most of the time and memory on large files.
+//!
+//! The scanner only has to be right when it says yes: whenever it is not
+//! sure (any syntax error, a key or table defined twice, a dotted key or
+//! header reaching into a table defined another way, a `sops` key that is
+//! not the trailing `[sops]` block) it returns `None`, and
+//! [`super::parse::parse_edit`] reads the document with toml_edit, which
+//! gives the same answer or the error message. The oracle test in
+//! `tests.rs` checks that both readers give identical leaves.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use toml_parser::decoder::{Encoding, ScalarKind};
+use toml_parser::parser::{EventReceiver, RecursionGuard, ValidateWhitespace};
+use toml_parser::{ErrorSink, ParseError, Raw, Source, Span as TSpan};
+
+use super::parse::{Container, Parsed, Walker, finish, item_to_node};
+use crate::document::{Leaf, LeafKind, Shape, Value};
+use crate::treepath::PathSeg;
+use crate::value::Timestamp;
+
+/// toml_edit's nesting limit, so both readers refuse the same documents.
+const MAX_DEPTH: u32 = 80;
+
+pub(super) fn parse(src: &str) -> Option<Parsed> {
+    let source = Source::new(src);
+    let tokens = source.lex().into_vec();
+    let mut r = Receiver::new(src);
+    let mut errors: Option<ParseError> = None;
+    {
+        let mut ws = ValidateWhitespace::new(&mut r, source);
+        let mut guard = RecursionGuard::new(&mut ws, MAX_DEPTH);
+        toml_parser::parser::parse_document(&tokens, &mut guard, &mut errors);
+    }
+    drop(tokens);
+    if errors.is_some() || r.bail || !r.frames.is_empty() {
+        return None;
+    }
+    let (metadata, sops_start, sops_at) = match r.sops_start {
+        None => (None, None, src.len()),
+        Some(start) => {
+            // The block is small: toml_edit reads it alone for the tree.
+            let doc = toml_edit::Document::parse(&src[start..]).ok()?;
+            let item = doc.as_table().get("sops")?;
+            (Some(item_to_node(item)), Some(Ok(start)), start)
+        }
+    };
+    Some(finish(r.w, sops_at, metadata, sops_start))
+}
+
+/// How a key was defined, for refusing redefinitions.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kind {
+    /// A value (scalar, array, inline table): closed to anything else.
+    Value,
+    /// Defined by a `[header]` (or an element of an array of tables).
+    Std,
+    /// Created by a longer header (`[a.b]` creates `a`).
+    Implicit,
+    /// Created by a dotted key (`a.b = 1` creates `a`).
+    Dotted,
+    /// An array of tables: its current element and its length.
+    Aot { elem: u32, len: usize },
+}
+
+const ROOT: u32 = 0;
+
+enum Frame {
+    Array {
+        start: usize,
+        len: usize,
+        restore: (usize, usize),
+    },
+    Inline {
+        start: usize,
+        node: u32,
+        len: usize,
+        restore: (usize, usize),
+    },
+}
+
+struct Receiver<'s> {
+    w: Walker<'s>,
+    nodes: Vec<Kind>,
+    children: HashMap<(u32, String), u32>,
+    /// The table the current section's key/values go into.
+    section: u32,
+    /// Path and location of whatever is being read now.
+    path: Vec<String>,
+    loc: Vec<PathSeg>,
+    /// Lengths of `path` and `loc` at the current section.
+    section_len: (usize, usize),
+    frames: Vec<Frame>,
+    /// Keys of the header or key/value being read.
+    keys: Vec<String>,
+    /// The header being read: its start, and whether it is `[[…]]`.
+    header: Option<(usize, bool)>,
+    /// The resolved node of the key/value whose value comes next, and the
+    /// lengths to restore after it.
+    pending: Option<(u32, (usize, usize))>,
+    sops_start: Option<usize>,
+    bail: bool,
+}
+
+impl<'s> Receiver<'s> {
+    fn new(src: &'s str) -> Self {
+        Receiver {
+            w: Walker {
+                src,
+                leaves: Vec::new(),
+                headers: Vec::new(),
+                inline: Vec::new(),
+                in_sops: false,
+            },
+            nodes: vec![Kind::Std],
+            children: HashMap::new(),
+            section: ROOT,
+            path: Vec::new(),
+            loc: Vec::new(),
+            section_len: (0, 0),
+            frames: Vec::new(),
+            keys: Vec::new(),
+            header: None,
+            pending: None,
+            sops_start: None,
+            bail: false,
+        }
+    }
+
+    fn node(&mut self, kind: Kind) -> u32 {
+        self.nodes.push(kind);
+        (self.nodes.len() - 1) as u32
+    }
+
+    /// The child `key` of `parent`: `Ok` if it exists, else it is made
+    /// with kind `new` and `Err` holds it. One hash per key, which matters
+    /// on files with a hundred thousand keys.
+    fn entry(&mut self, parent: u32, key: &str, new: Kind) -> Result<u32, u32> {
+        use std::collections::hash_map::Entry;
+        let next = self.nodes.len() as u32;
+        match self.children.entry((parent, key.to_string())) {
+            Entry::Occupied(e) => Ok(*e.get()),
+            Entry::Vacant(e) => {
+                e.insert(next);
+                self.nodes.push(new);
+                Err(next)
+            }
+        }
+    }
+
+    fn decode_key(&mut self, span: TSpan, encoding: Option<Encoding>) -> Option<String> {
+        let src = self.w.src;
+        let raw = Raw::new_unchecked(&src[span.start()..span.end()], encoding, span);
+        let mut out: Cow<'s, str> = Cow::Borrowed("");
+        let mut err: Option<ParseError> = None;
+        raw.decode_key(&mut out, &mut err);
+        if err.is_some() {
+            return None;
+        }
+        Some(out.into_owned())
+    }
+
+    /// A `[header]` or `[[header]]` is complete: find or make its table.
+    fn open_section(&mut self, start: usize, array: bool) {
+        let keys = std::mem::take(&mut self.keys);
+        self.path.clear();
+        self.loc.clear();
+        let n = keys.len();
+        let Some(first) = keys.first() else {
+            self.bail = true;
+            return;
+        };
+        let sops = first == "sops";
+        if sops {
+            if n == 1 && array {
+                self.bail = true;
+                return;
+            }
+            self.sops_start.get_or_insert(start);
+        } else if self.sops_start.is_some() {
+            // Data after the metadata block: toml_edit's reader explains.
+            self.bail = true;
+            return;
+        }
+        let mut cur = ROOT;
+        for (i, k) in keys.into_iter().enumerate() {
+            let last = i + 1 == n;
+            let new = match (last, array) {
+                (false, _) => Kind::Implicit,
+                // Its first element is the node made right after it.
+                (true, true) => Kind::Aot {
+                    elem: self.nodes.len() as u32 + 1,
+                    len: 1,
+                },
+                (true, false) => Kind::Std,
+            };
+            let found = self.entry(cur, &k, new);
+            self.loc.push(PathSeg::Key(k.clone()));
+            cur = match found.map(|id| (id, self.nodes[id as usize])) {
+                Err(id) if last && array => {
+                    let elem = self.node(Kind::Std);
+                    debug_assert_eq!(self.nodes[id as usize], Kind::Aot { elem, len: 1 });
+                    self.loc.push(PathSeg::Index(0));
+                    elem
+                }
+                Err(id) => id,
+                Ok((_, Kind::Aot { elem, len })) if !last => {
+                    self.loc.push(PathSeg::Index(len - 1));
+                    elem
+                }
+                Ok((id, Kind::Aot { len, .. })) if array => {
+                    let elem = self.node(Kind::Std);
+                    self.nodes[id as usize] = Kind::Aot { elem, len: len + 1 };
+                    self.loc.push(PathSeg::Index(len));
+                    elem
+                }
+                Ok((id, Kind::Std | Kind::Implicit)) if !last => id,
+                Ok((id, Kind::Implicit)) if !array => {
+                    self.nodes[id as usize] = Kind::Std;
+                    id
+                }
+                // Redefinitions, and shapes (a header into a dotted-key
+                // table) left to toml_edit to judge.
+                _ => {
+                    self.bail = true;
+                    return;
+                }
+            };
+            self.path.push(k);
+        }
+        self.section = cur;
+        self.section_len = (self.path.len(), self.loc.len());
+        self.w.in_sops = sops;
+        self.w.headers.push((
+            Container {
+                span: start..start,
+                path: self.path.clone(),
+                loc: self.loc.clone(),
+            },
+            sops,
+        ));
+    }
+
+    /// The `=` of a key/value: resolve its (dotted) key.
+    fn key_done(&mut self) {
+        let keys = std::mem::take(&mut self.keys);
+        let base = match self.frames.last_mut() {
+            None => self.section,
+            Some(Frame::Inline { node, len, .. }) => {
+                *len += 1;
+                *node
+            }
+            Some(Frame::Array { .. }) => {
+                self.bail = true;
+                return;
+            }
+        };
+        // Lengths before this key/value, to go back to after its value.
+        let before = (self.path.len(), self.loc.len());
+        if self.frames.is_empty() && base == ROOT && keys.first().is_some_and(|k| k == "sops") {
+            // `sops = …` or `sops.x = …` at the root: not the block shroud
+            // writes; toml_edit's reader says why.
+            self.bail = true;
+            return;
+        }
+        let n = keys.len();
+        let mut cur = base;
+        for (i, k) in keys.into_iter().enumerate() {
+            let last = i + 1 == n;
+            let new = if last { Kind::Value } else { Kind::Dotted };
+            cur = match self.entry(cur, &k, new) {
+                Err(id) => id,
+                Ok(id) if !last && self.nodes[id as usize] == Kind::Dotted => id,
+                _ => {
+                    self.bail = true;
+                    return;
+                }
+            };
+            self.loc.push(PathSeg::Key(k.clone()));
+            self.path.push(k);
+        }
+        self.pending = Some((cur, before));
+    }
+
+    /// A value starts: returns the node it defines and the lengths to
+    /// restore once it ends.
+    fn value_start(&mut self) -> Option<(u32, (usize, usize))> {
+        match self.frames.last_mut() {
+            Some(Frame::Array { len, .. }) => {
+                let before = (self.path.len(), self.loc.len());
+                self.loc.push(PathSeg::Index(*len));
+                *len += 1;
+                self.nodes.push(Kind::Value);
+                Some(((self.nodes.len() - 1) as u32, before))
+            }
+            _ => {
+                let p = self.pending.take();
+                if p.is_none() {
+                    self.bail = true;
+                }
+                p
+            }
+        }
+    }
+
+    fn value_end(&mut self, restore: (usize, usize)) {
+        self.path.truncate(restore.0);
+        self.loc.truncate(restore.1);
+    }
+
+    fn push_leaf(&mut self, kind: LeafKind, span: std::ops::Range<usize>) {
+        self.w.leaves.push(Leaf {
+            path: self.path.clone(),
+            depth: self.loc.len(),
+            loc: self.loc.clone(),
+            kind,
+            span: Some(span),
+        });
+    }
+
+    fn scalar_leaf(&mut self, span: TSpan, encoding: Option<Encoding>) -> Option<()> {
+        let src = self.w.src;
+        let raw_str = &src[span.start()..span.end()];
+        let raw = Raw::new_unchecked(raw_str, encoding, span);
+        let mut decoded: Cow<'s, str> = Cow::Borrowed("");
+        let mut err: Option<ParseError> = None;
+        let kind = raw.decode_scalar(&mut decoded, &mut err);
+        if err.is_some() {
+            return None;
+        }
+        let source = || Some(raw_str.to_string());
+        let (value, source) = match kind {
+            ScalarKind::String => (Value::str(decoded.into_owned()), None),
+            ScalarKind::Boolean(b) => (Value::Bool(b), source()),
+            ScalarKind::Integer(radix) => (
+                Value::Int(i64::from_str_radix(&decoded, radix.value()).ok()?),
+                source(),
+            ),
+            ScalarKind::Float => {
+                let f: f64 = decoded.parse().ok()?;
+                if f.is_infinite()
+                    && !decoded
+                        .strip_prefix(['+', '-'])
+                        .unwrap_or(&decoded)
+                        .chars()
+                        .all(|c| c.is_ascii_alphabetic())
+                {
+                    return None;
+                }
+                (Value::Float(f), source())
+            }
+            ScalarKind::DateTime => {
+                let dt: toml_edit::Datetime = decoded.parse().ok()?;
+                let full = dt.date.is_some() && dt.time.is_some() && dt.offset.is_some();
+                match Timestamp::parse_rfc3339(raw_str).filter(|_| full) {
+                    Some(ts) => (Value::Time(ts.to_rfc3339_nano()), source()),
+                    None => (Value::str(raw_str), None),
+                }
+            }
+        };
+        if !self.w.in_sops {
+            self.push_leaf(LeafKind::Scalar { value, source }, span.start()..span.end());
+        }
+        Some(())
+    }
+
+    /// An array or inline table ends.
+    fn close(&mut self, end: usize) {
+        let Some(frame) = self.frames.pop() else {
+            self.bail = true;
+            return;
+        };
+        let (start, len, restore, shape) = match frame {
+            Frame::Array {
+                start,
+                len,
+                restore,
+            } => (start, len, restore, Shape::EmptyList),
+            Frame::Inline {
+                start,
+                len,
+                restore,
+                ..
+            } => (start, len, restore, Shape::EmptyMap),
+        };
+        if !self.w.in_sops {
+            self.w.inline.push(Container {
+                span: start..end,
+                path: self.path.clone(),
+                loc: self.loc.clone(),
+            });
+            if len == 0 {
+                self.push_leaf(LeafKind::Structure(shape), start..end);
+            }
+        }
+        self.value_end(restore);
+    }
+}
+
+impl EventReceiver for Receiver<'_> {
+    fn std_table_open(&mut self, span: TSpan, _error: &mut dyn ErrorSink) {
+        self.header = Some((span.start(), false));
+        self.keys.clear();
+    }
+    fn std_table_close(&mut self, _span: TSpan, _error: &mut dyn ErrorSink) {
+        match self.header.take() {
+            Some((start, false)) => self.open_section(start, false),
+            _ => self.bail = true,
+        }
+    }
+    fn array_table_open(&mut self, span: TSpan, _error: &mut dyn ErrorSink) {
+        self.header = Some((span.start(), true));
+        self.keys.clear();
+    }
+    fn array_table_close(&mut self, _span: TSpan, _error: &mut dyn ErrorSink) {
+        match self.header.take() {
+            Some((start, true)) => self.open_section(start, true),
+            _ => self.bail = true,
+        }
+    }
+    fn inline_table_open(&mut self, span: TSpan, _error: &mut dyn ErrorSink) -> bool {
+        if let Some((node, restore)) = self.value_start() {
+            self.frames.push(Frame::Inline {
+                start: span.start(),
+                node,
+                len: 0,
+                restore,
+            });
+        }
+        true
+    }
+    fn inline_table_close(&mut self, span: TSpan, _error: &mut dyn ErrorSink) {
+        if !matches!(self.frames.last(), Some(Frame::Inline { .. })) {
+            self.bail = true;
+            return;
+        }
+        self.close(span.end());
+    }
+    fn array_open(&mut self, span: TSpan, _error: &mut dyn ErrorSink) -> bool {
+        if let Some((_, restore)) = self.value_start() {
+            self.frames.push(Frame::Array {
+                start: span.start(),
+                len: 0,
+                restore,
+            });
+        }
+        true
+    }
+    fn array_close(&mut self, span: TSpan, _error: &mut dyn ErrorSink) {
+        if !matches!(self.frames.last(), Some(Frame::Array { .. })) {
+            self.bail = true;
+            return;
+        }
+        self.close(span.end());
+    }
+    fn simple_key(&mut self, span: TSpan, kind: Option<Encoding>, _error: &mut dyn ErrorSink) {
+        match self.decode_key(span, kind) {
+            Some(k) => self.keys.push(k),
+            None => self.bail = true,
+        }
+    }
+    fn key_val_sep(&mut self, _span: TSpan, _error: &mut dyn ErrorSink) {
+        if self.bail {
+            return;
+        }
+        self.key_done();
+    }
+    fn scalar(&mut self, span: TSpan, kind: Option<Encoding>, _error: &mut dyn ErrorSink) {
+        if self.bail {
+            return;
+        }
+        let Some((_, restore)) = self.value_start() else {
+            return;
+        };
+        if self.scalar_leaf(span, kind).is_none() {
+            self.bail = true;
+        }
+        self.value_end(restore);
+    }
+    fn error(&mut self, _span: TSpan, _error: &mut dyn ErrorSink) {
+        self.bail = true;
+    }
+}
