@@ -357,13 +357,22 @@ impl<'s> Receiver<'s> {
                 let dt: toml_edit::Datetime = decoded.parse().ok()?;
                 let full = dt.date.is_some() && dt.time.is_some() && dt.offset.is_some();
                 match Timestamp::parse_rfc3339(raw_str).filter(|_| full) {
-                    Some(ts) => (Value::Time(ts.to_rfc3339_nano()), source()),
+                    Some(ts) => (
+                        Value::Time(zeroize::Zeroizing::new(ts.to_rfc3339_nano())),
+                        source(),
+                    ),
                     None => (Value::str(raw_str), None),
                 }
             }
         };
         if !self.w.in_sops {
-            self.push_leaf(LeafKind::Scalar { value, source }, span.start()..span.end());
+            self.push_leaf(
+                LeafKind::Scalar {
+                    value,
+                    source: source.map(zeroize::Zeroizing::new),
+                },
+                span.start()..span.end(),
+            );
         }
         Some(())
     }
