@@ -693,4 +693,17 @@ fn fast_reader_agrees_with_toml_edit() {
         }
     }
     assert!(declined > 10, "{declined}");
+    // The fuzz corpus (fuzz/corpus/toml): thousands of odd inputs the
+    // fuzzer kept for reaching new code; wherever the fast reader accepts
+    // one, it must read it exactly as toml_edit does.
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus/toml");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).expect("fuzz/corpus/toml") {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        if let Ok(src) = std::str::from_utf8(&bytes) {
+            check(src);
+            seen += 1;
+        }
+    }
+    assert!(seen > 500, "only {seen} corpus files read");
 }
