@@ -31,7 +31,13 @@ pub fn recipient(name: &str) -> String {
 }
 
 pub fn identity_file(name: &str) -> PathBuf {
-    keys_dir().join(format!("{name}.txt"))
+    let path = keys_dir().join(format!("{name}.txt"));
+    // git checks files out 0644, and shroud rightly warns about an identity
+    // file others can read; tests use these keys as a careful user would
+    // keep them (git tracks only the executable bit, so the tree stays clean).
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+    path
 }
 
 /// Environment variables that would let a test see the developer's own keys.
