@@ -4,24 +4,9 @@
 mod common;
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::{identity_file, recipient, require_tool, shroud};
-
-fn setup(body: &str, name: &str) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let plain = dir.path().join(format!("plain-{name}"));
-    fs::write(&plain, body).unwrap();
-    let enc = dir.path().join(name);
-    let o = shroud(dir.path())
-        .args(["encrypt", "--age", &recipient("alice"), "--output"])
-        .arg(&enc)
-        .arg(&plain)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    (dir, enc)
-}
+use common::{encrypted_for_alice, identity_file, require_tool, shroud};
 
 fn set(dir: &Path, file: &Path, args: &[&str]) -> std::process::Output {
     shroud(dir)
@@ -46,7 +31,7 @@ fn decrypt(dir: &Path, file: &Path) -> String {
 
 #[test]
 fn set_changes_one_value_and_keeps_other_ciphertexts() {
-    let (dir, file) = setup(
+    let (dir, file) = encrypted_for_alice(
         "db:\n  user: app # the user\n  port: 5432\n  password: 'old'\n",
         "s.yaml",
     );
@@ -94,7 +79,7 @@ fn set_changes_one_value_and_keeps_other_ciphertexts() {
 
 #[test]
 fn values_can_come_from_stdin_a_file_or_the_random_source() {
-    let (dir, file) = setup("{\"token\": \"old\", \"n\": 1}\n", "s.json");
+    let (dir, file) = encrypted_for_alice("{\"token\": \"old\", \"n\": 1}\n", "s.json");
     let vf = dir.path().join("v.json");
     fs::write(&vf, "\"from-file\"").unwrap();
     assert!(
@@ -149,7 +134,7 @@ fn values_can_come_from_stdin_a_file_or_the_random_source() {
 
 #[test]
 fn bad_paths_and_values_are_refused_and_nothing_is_written() {
-    let (dir, file) = setup("a: b\n", "s.yaml");
+    let (dir, file) = encrypted_for_alice("a: b\n", "s.yaml");
     let before = fs::read(&file).unwrap();
     assert_eq!(
         set(dir.path(), &file, &["a", r#""x""#]).status.code(),

@@ -1,30 +1,15 @@
 //! `shroud set` adding keys, maps and list items, and `shroud unset`, in
 //! every format: the encrypted file changes by exactly the new or removed
-//! lines (plus sops's lastmodified and mac), and real sops decrypts the
+//! lines (plus lastmodified, mac and shroud_auth), and real sops decrypts the
 //! result to the expected data.
 
 mod common;
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::{identity_file, recipient, require_tool, shroud};
+use common::{encrypted_for_alice, identity_file, require_tool, shroud};
 use serde_json::{Value, json};
-
-fn setup(body: &str, name: &str) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let plain = dir.path().join(format!("plain-{name}"));
-    fs::write(&plain, body).unwrap();
-    let enc = dir.path().join(name);
-    let o = shroud(dir.path())
-        .args(["encrypt", "--age", &recipient("alice"), "--output"])
-        .arg(&enc)
-        .arg(&plain)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    (dir, enc)
-}
 
 fn run(dir: &Path, file: &Path, args: &[&str]) -> std::process::Output {
     shroud(dir)
@@ -115,7 +100,7 @@ fn data(dir: &Path, file: &Path) -> Option<Value> {
 
 /// One change: run it on a fresh file, check the diff and the data.
 fn case(name: &str, body: &str, args: &[&str], removed: &[&str], added: &[&str], expected: Value) {
-    let (dir, file) = setup(body, name);
+    let (dir, file) = encrypted_for_alice(body, name);
     let before = fs::read_to_string(&file).unwrap();
     let o = run(dir.path(), &file, args);
     assert!(
@@ -363,7 +348,7 @@ fn dotenv_top_level_keys_only() {
         &[],
         json!({"B": "2"}),
     );
-    let (dir, file) = setup(body, "s.env");
+    let (dir, file) = encrypted_for_alice(body, "s.env");
     let before = fs::read(&file).unwrap();
     let o = run(dir.path(), &file, &["set", r#"["N"]["x"]"#, "1"]);
     assert_eq!(o.status.code(), Some(1));
@@ -420,7 +405,7 @@ fn ini_section_keys_and_sections() {
         &["k = ENC"],
         json!({"DEFAULT": {}, "empty": {"k": "v"}, "db": {"user": "app"}}),
     );
-    let (dir, file) = setup(body, "s.ini");
+    let (dir, file) = encrypted_for_alice(body, "s.ini");
     let before = fs::read(&file).unwrap();
     let o = run(dir.path(), &file, &["set", r#"["web"]["a"]["b"]"#, "1"]);
     assert_eq!(o.status.code(), Some(1));
@@ -431,7 +416,7 @@ fn ini_section_keys_and_sections() {
 
 #[test]
 fn wrong_paths_give_clear_errors_and_write_nothing() {
-    let (dir, file) = setup(YAML, "e.yaml");
+    let (dir, file) = encrypted_for_alice(YAML, "e.yaml");
     let before = fs::read(&file).unwrap();
     let check = |args: &[&str], code: i32, says: &[&str]| {
         let o = run(dir.path(), &file, args);

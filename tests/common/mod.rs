@@ -91,3 +91,20 @@ pub fn require_tool(name: &str) -> Option<PathBuf> {
     eprintln!("SKIPPED: {name} is not on PATH; this interop test did not run");
     None
 }
+
+/// A fresh temp folder holding `body` encrypted to alice under `name`
+/// (the format follows the name's extension), and the encrypted file's path.
+pub fn encrypted_for_alice(body: &str, name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join(format!("plain-{name}"));
+    std::fs::write(&plain, body).unwrap();
+    let enc = dir.path().join(name);
+    let o = shroud(dir.path())
+        .args(["encrypt", "--age", &recipient("alice"), "--output"])
+        .arg(&enc)
+        .arg(&plain)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    (dir, enc)
+}
