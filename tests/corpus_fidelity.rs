@@ -1,5 +1,5 @@
 //! decrypt(encrypt(f)) must give back f byte for byte, for every one of the
-//! real-world Helm chart files (323, plus 14 `.github_*` dotfiles) in ../shared/corpus/helm.
+//! real-world Helm chart files (323, plus 14 `.github_*` dotfiles) in testdata/corpus/helm (a copy of ../shared/corpus/helm).
 //!
 //! This runs through the library (no age wrapping, no process per file) so
 //! it is quick; the interop tests prove the same files against real sops.

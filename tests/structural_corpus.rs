@@ -1,5 +1,5 @@
 //! `set` of a new key, list appends and `unset` on the real-world Helm chart
-//! files in ../shared/corpus/helm (plaintext, through the library): every
+//! files in testdata/corpus/helm (a copy of ../shared/corpus/helm) (plaintext, through the library): every
 //! change either succeeds (and was then checked by re-parsing, see
 //! `shroud::formats::structure`) or is refused with a clean error, and
 //! nearly all succeed.

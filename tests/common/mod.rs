@@ -16,9 +16,10 @@ pub fn testdata(rel: &str) -> PathBuf {
         .join(rel)
 }
 
-/// The shared corpus of real-world files beside the checkout.
+/// The corpus of real-world Helm chart files (third-party, Apache-2.0; see
+/// testdata/corpus/README.md), kept in the repository so any clone has it.
 pub fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/helm")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/corpus/helm")
 }
 
 /// The public key of a test identity (`alice`, `bob`).

@@ -4,7 +4,7 @@ use crate::error::Location;
 use crate::formats::test_support::fake_enc;
 use crate::value::plaintext_for;
 
-const CORPUS: &str = "/work/shared/corpus/helm";
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/corpus/helm");
 
 fn corpus_json() -> Vec<(String, String)> {
     let mut files: Vec<_> = std::fs::read_dir(CORPUS)
