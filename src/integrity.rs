@@ -347,7 +347,6 @@ impl<H: Update> Transcript<H> {
             MetaNode::Null => self.tag(b'n'),
         }
     }
-
 }
 
 /// A map entry that the flattened formats would not write at all.
@@ -711,10 +710,17 @@ mod tests {
             &leaves,
             &set(&n, "mac_only_encrypted", MetaNode::Bool(false))
         ));
-        assert!(refused(&leaves, &set(&n, "shamir_threshold", MetaNode::Int(3))));
         assert!(refused(
             &leaves,
-            &set(&n, "lastmodified", MetaNode::Str("2024-01-01T00:00:01Z".into()))
+            &set(&n, "shamir_threshold", MetaNode::Int(3))
+        ));
+        assert!(refused(
+            &leaves,
+            &set(
+                &n,
+                "lastmodified",
+                MetaNode::Str("2024-01-01T00:00:01Z".into())
+            )
         ));
         assert!(refused(&leaves, &remove(&n, "mac_only_encrypted")));
         assert!(refused(
@@ -733,8 +739,15 @@ mod tests {
             verify(&key(), &leaves, &remove(&n, FIELD)).unwrap(),
             Status::Absent
         );
-        for other in ["v3:HMAC-SHA256:mac-iv", "v2:HMAC-SHA512:mac-iv", "v2:X:AAAA"] {
-            assert!(refused(&leaves, &set(&n, FIELD, MetaNode::Str(other.into()))));
+        for other in [
+            "v3:HMAC-SHA256:mac-iv",
+            "v2:HMAC-SHA512:mac-iv",
+            "v2:X:AAAA",
+        ] {
+            assert!(refused(
+                &leaves,
+                &set(&n, FIELD, MetaNode::Str(other.into()))
+            ));
         }
     }
 

@@ -17,10 +17,7 @@ const MAX_THREADS: usize = 8;
 /// `min_per_thread`.
 fn threads_for(n: usize, min_per_thread: usize) -> usize {
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
-    cores
-        .min(MAX_THREADS)
-        .min(n / min_per_thread.max(1))
-        .max(1)
+    cores.min(MAX_THREADS).min(n / min_per_thread.max(1)).max(1)
 }
 
 /// Call `f(first, chunk)` for contiguous chunks of `out` that together
