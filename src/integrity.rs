@@ -10,9 +10,9 @@
 //! files shroud writes.
 //!
 //! Design (v2, written by every write):
-//! - Key: HKDF-SHA256 over the data key (no salt, info [`V2`]'s
-//!   `key_info`), so the authenticator key is independent of the data key
-//!   as AES-GCM and the SOPS MAC use it.
+//! - Key: HKDF-SHA256 over the data key (no salt, info `shroud_auth v2
+//!   HMAC-SHA256 key`), so the authenticator key is independent of the
+//!   data key as AES-GCM and the SOPS MAC use it.
 //! - Transcript: every leaf in document order with its full location (map
 //!   keys and list indices), nesting depth, kind, value type and text as
 //!   stored (the data, iv, tag and type of an `ENC[...]` value or comment,
