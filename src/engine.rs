@@ -241,19 +241,19 @@ pub fn encrypt_with_stash(
     });
 
     let lastmodified = now.to_rfc3339();
-    let mac = mac::seal(key, &hasher.finish_hex(), &lastmodified)?;
     let metadata = Metadata {
         key_groups,
         shamir_threshold,
         lastmodified,
-        mac,
+        // Sealed below: shroud_auth's tag is the MAC's IV.
+        mac: String::new(),
         rule: settings.rule.clone(),
         mac_only_encrypted: settings.mac_only_encrypted,
         version: FORMAT_VERSION.to_string(),
         key_version: settings.key_version.clone(),
     };
     let mut node = metadata.to_node();
-    crate::integrity::seal(key, doc.leaves(), &edits, &mut node);
+    crate::integrity::seal(key, doc.leaves(), &edits, &mut node, &hasher.finish_hex())?;
     let rendered = doc.render(&edits, Some(&node))?;
     Ok(Output {
         text: Zeroizing::new(rendered.text),
@@ -262,9 +262,10 @@ pub fn encrypt_with_stash(
 }
 
 /// Write `metadata` over the metadata of an encrypted document, keeping
-/// every value as it is (`updatekeys`), with a fresh `shroud_auth`. Check
-/// the document first ([`decrypt_leaves`]): sealing a tampered file would
-/// make the tampering look authentic.
+/// every value as it is (`updatekeys`), with a fresh `shroud_auth` (the
+/// stored MAC sealed again with the new tag as its IV). Check the document
+/// first ([`decrypt_leaves`], without `--ignore-mac`): sealing a tampered
+/// file would make the tampering look authentic.
 pub fn rewrite_metadata(
     doc: &dyn Document,
     key: &DataKey,
@@ -272,7 +273,7 @@ pub fn rewrite_metadata(
 ) -> Result<Output, Error> {
     let keep = vec![Replacement::Keep; doc.leaves().len()];
     let mut node = metadata.to_node();
-    crate::integrity::seal(key, doc.leaves(), &keep, &mut node);
+    crate::integrity::reseal(key, doc.leaves(), &keep, &mut node)?;
     let rendered = doc.render(&keep, Some(&node))?;
     Ok(Output {
         text: Zeroizing::new(rendered.text),

@@ -1,5 +1,5 @@
-//! `shroud_auth`: a second authenticator in the `sops` metadata that covers
-//! what the SOPS MAC leaves out.
+//! `shroud_auth`: a second authenticator that covers what the SOPS MAC
+//! leaves out.
 //!
 //! The SOPS MAC hashes only the values' plaintext in walk order (spec
 //! section 10): it does not see map keys, the `type:` of an `ENC[...]`
@@ -9,22 +9,38 @@
 //! `sops decrypt` still succeeds. `shroud_auth` closes those holes for
 //! files shroud writes.
 //!
-//! Design (v1):
-//! - Key: HKDF-SHA256 over the data key (no salt, info
-//!   [`KEY_INFO`]), so the authenticator key is independent of the data key
-//!   as AES-GCM and the SOPS MAC use it.
-//! - Tag: HMAC-SHA256 over a canonical transcript in which every variable
-//!   part is length-prefixed (no two documents share a transcript):
-//!   each leaf in document order with its full location (map keys and list
-//!   indices), nesting depth, kind, value type and text as stored (the
-//!   data, iv, tag and type of an `ENC[...]` value or comment, the plain
-//!   text otherwise, empty strings and nulls included), then the whole
-//!   `sops` map except `shroud_auth` itself, canonicalised so that the
-//!   nested (YAML/JSON/TOML) and flattened (dotenv/INI) forms of the same
-//!   block give the same bytes.
-//! - Stored as `v1:HMAC-SHA256:<base64 of the 32-byte tag>`; real sops
-//!   ignores the unknown field (and drops it when sops itself rewrites the
-//!   file, which shroud then reports as a missing authenticator).
+//! Design (v2, written by every write):
+//! - Key: HKDF-SHA256 over the data key (no salt, info `shroud_auth v2
+//!   HMAC-SHA256 key`), so the authenticator key is independent of the
+//!   data key as AES-GCM and the SOPS MAC use it.
+//! - Transcript: every leaf in document order with its full location (map
+//!   keys and list indices), nesting depth, kind, value type and text as
+//!   stored (the data, iv, tag and type of an `ENC[...]` value or comment,
+//!   the plain text otherwise, empty strings and nulls included), every
+//!   variable part length-prefixed so no two documents share a transcript.
+//!   The leaves are hashed with SHA-256 in chunks of [`LEAVES_PER_CHUNK`]
+//!   (on several cores for big files); the HMAC then covers the chunk
+//!   count, the chunk digests and the whole `sops` map except `mac`,
+//!   canonicalised so that the nested (YAML/JSON/TOML) and flattened
+//!   (dotenv/INI) forms of the same block give the same bytes.
+//! - Storage: the 32-byte tag is the IV of the AES-256-GCM encryption of
+//!   the SOPS MAC (a synthetic IV, as in RFC 5297's SIV), and the field
+//!   `shroud_auth` holds the constant [`MARKER`]. A one-value edit then
+//!   changes three lines (the value, `lastmodified`, `mac`), as with sops;
+//!   sops reads any 32-byte IV. The IV is a function of the transcript,
+//!   which fixes the MAC plaintext and its AAD (`lastmodified`), so an IV
+//!   only repeats with the identical encryption (docs/security.md).
+//! - Verification takes the IV of the stored `mac`, recomputes the tag and
+//!   compares in constant time, then checks that the `mac` decrypts under
+//!   the data key (GCM binds the IV to it).
+//!
+//! v1 (earlier builds, still verified, never written): the HMAC over the
+//! leaves directly (no chunks) and the `sops` map except `shroud_auth`,
+//! stored as `v1:HMAC-SHA256:<base64 tag>` in `shroud_auth`.
+//!
+//! Real sops ignores the unknown field and drops it when sops itself
+//! rewrites the file (`set`, `updatekeys`, `rotate` in sops 3.11), which
+//! shroud then reports as a missing authenticator.
 //!
 //! Its limit: anyone holding the data key (every recipient) can compute a
 //! valid tag, exactly as they can recompute the SOPS MAC. It authenticates
@@ -33,9 +49,11 @@
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use sha2::digest::{FixedOutput, Update};
 use zeroize::Zeroizing;
 
 use crate::crypto::cipher::{DataKey, EncValue};
+use crate::crypto::mac as sops_mac;
 use crate::document::{Decrypted, Leaf, LeafKind, MetaNode, Replacement, Shape, Value};
 use crate::error::Error;
 use crate::treepath::PathSeg;
@@ -43,14 +61,47 @@ use crate::treepath::PathSeg;
 /// The metadata field (flattened as `sops_shroud_auth` in dotenv and INI).
 pub const FIELD: &str = "shroud_auth";
 
+/// What `shroud_auth` holds in v2: version, algorithm, where the tag is.
+/// Constant, so it never shows in a diff.
+pub const MARKER: &str = "v2:HMAC-SHA256:mac-iv";
+
 /// The prefix of a v1 value: version, then algorithm.
 const V1_PREFIX: &str = "v1:HMAC-SHA256:";
 
-/// HKDF `info`: binds the derived key to this one use.
-const KEY_INFO: &[u8] = b"shroud_auth v1 HMAC-SHA256 key";
+/// The metadata field that carries the v2 tag as its IV.
+const MAC_FIELD: &str = "mac";
 
-/// The first bytes of every transcript (domain separation).
-const TRANSCRIPT_TAG: &[u8] = b"shroud_auth v1 transcript\0";
+/// What differs between the versions.
+struct Version {
+    /// HKDF `info`: binds the derived key to this one use.
+    key_info: &'static [u8],
+    /// The first bytes the HMAC sees (domain separation).
+    transcript_tag: &'static [u8],
+    /// The metadata field the transcript leaves out: the one holding the
+    /// tag.
+    excluded: &'static str,
+}
+
+const V1: Version = Version {
+    key_info: b"shroud_auth v1 HMAC-SHA256 key",
+    transcript_tag: b"shroud_auth v1 transcript\0",
+    excluded: FIELD,
+};
+
+const V2: Version = Version {
+    key_info: b"shroud_auth v2 HMAC-SHA256 key",
+    transcript_tag: b"shroud_auth v2 transcript\0",
+    excluded: MAC_FIELD,
+};
+
+/// The first bytes of every v2 leaf chunk's SHA-256.
+const V2_CHUNK_TAG: &[u8] = b"shroud_auth v2 leaves\0";
+
+/// Leaves per v2 chunk (empty comments, which the transcript skips, not
+/// counted): big enough that a chunk's digest and thread cost nothing
+/// next to its hashing, small enough that a 3 MB file splits across the
+/// cores.
+pub const LEAVES_PER_CHUNK: usize = 4096;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -63,35 +114,47 @@ pub enum Status {
     Absent,
 }
 
-/// The HMAC key for a data key.
-fn auth_key(key: &DataKey) -> Zeroizing<[u8; 32]> {
+/// The HMAC for a data key and version, its domain tag already added.
+fn new_hmac(key: &DataKey, version: &Version) -> HmacSha256 {
     let hk = hkdf::Hkdf::<Sha256>::new(None, key.as_bytes());
-    let mut out = Zeroizing::new([0u8; 32]);
-    hk.expand(KEY_INFO, out.as_mut())
+    let mut k = Zeroizing::new([0u8; 32]);
+    hk.expand(version.key_info, k.as_mut())
         .expect("32 bytes is a valid HKDF-SHA256 output length");
-    out
+    let mut mac =
+        <HmacSha256 as Mac>::new_from_slice(k.as_ref()).expect("HMAC takes any key length");
+    Mac::update(&mut mac, version.transcript_tag);
+    mac
 }
 
-/// The transcript, gathered in a buffer and fed to the HMAC a chunk at a
-/// time: a file has a few dozen tiny fields per value, and one HMAC update
-/// per field cost more than the hashing itself. The buffer is wiped on
-/// drop, since clear values and comments pass through it.
-struct Transcript {
-    mac: HmacSha256,
+/// The transcript, gathered in a buffer and fed to the hash (the HMAC, or
+/// a chunk's SHA-256) a chunk at a time: a file has a few dozen tiny
+/// fields per value, and one hash update per field cost more than the
+/// hashing itself. The buffer is wiped on drop, since clear values and
+/// comments pass through it.
+struct Transcript<H: Update> {
+    hash: H,
     buf: Zeroizing<Vec<u8>>,
 }
 
 /// How much transcript to gather before hashing it.
 const CHUNK: usize = 64 * 1024;
 
-impl Transcript {
-    fn new(key: &DataKey) -> Transcript {
-        let k = auth_key(key);
-        let mut mac =
-            <HmacSha256 as Mac>::new_from_slice(k.as_ref()).expect("HMAC takes any key length");
-        mac.update(TRANSCRIPT_TAG);
+/// Whether the transcript leaves a leaf out. An empty comment (a bare `#`)
+/// holds nothing and is never encrypted; YAML adds one where it writes out
+/// an alias that carried an inline comment. Leaving them out keeps the tag
+/// the same before and after such a rewrite.
+fn skipped(leaf: &Leaf, edit: Option<&Replacement>) -> bool {
+    match (edit, &leaf.kind) {
+        (Some(Replacement::Encrypted(_) | Replacement::Decrypted(_)), _) => false,
+        (_, LeafKind::Comment(t)) => t.is_empty(),
+        _ => false,
+    }
+}
+
+impl<H: Update> Transcript<H> {
+    fn new(hash: H) -> Transcript<H> {
         Transcript {
-            mac,
+            hash,
             buf: Zeroizing::new(Vec::with_capacity(CHUNK + 1024)),
         }
     }
@@ -100,7 +163,7 @@ impl Transcript {
         if self.buf.len() + b.len() > CHUNK {
             self.flush();
             if b.len() > CHUNK {
-                self.mac.update(b);
+                self.hash.update(b);
                 return;
             }
         }
@@ -108,10 +171,16 @@ impl Transcript {
     }
 
     fn flush(&mut self) {
-        self.mac.update(&self.buf);
+        self.hash.update(&self.buf);
         // Vec::clear keeps the allocation (and so the capacity the wipe
         // on drop covers) without leaving copies elsewhere.
         self.buf.clear();
+    }
+
+    /// The hash over everything added.
+    fn into_hash(mut self) -> H {
+        self.flush();
+        self.hash
     }
 
     fn tag(&mut self, t: u8) {
@@ -128,16 +197,7 @@ impl Transcript {
     }
 
     fn leaf(&mut self, leaf: &Leaf, edit: Option<&Replacement>) {
-        // An empty comment (a bare `#`) holds nothing and is never
-        // encrypted; YAML adds one where it writes out an alias that
-        // carried an inline comment. Leaving them out keeps the tag the
-        // same before and after such a rewrite.
-        let empty_comment = match (edit, &leaf.kind) {
-            (Some(Replacement::Encrypted(_) | Replacement::Decrypted(_)), _) => false,
-            (_, LeafKind::Comment(t)) => t.is_empty(),
-            _ => false,
-        };
-        if empty_comment {
+        if skipped(leaf, edit) {
             return;
         }
         self.tag(b'L');
@@ -229,13 +289,13 @@ impl Transcript {
         }
     }
 
-    /// The `sops` map without `shroud_auth`.
-    fn metadata(&mut self, node: &MetaNode) {
+    /// The `sops` map without the field that holds the tag.
+    fn metadata(&mut self, node: &MetaNode, excluded: &str) {
         self.tag(b'D');
         match node {
             MetaNode::Map(entries) => {
                 let kept: Vec<&(String, MetaNode)> =
-                    entries.iter().filter(|(k, _)| k != FIELD).collect();
+                    entries.iter().filter(|(k, _)| k != excluded).collect();
                 self.map(&kept);
             }
             other => self.node(other),
@@ -287,16 +347,6 @@ impl Transcript {
             MetaNode::Null => self.tag(b'n'),
         }
     }
-
-    /// The HMAC over everything added.
-    fn into_mac(mut self) -> HmacSha256 {
-        self.flush();
-        self.mac
-    }
-
-    fn finish(self) -> [u8; 32] {
-        self.into_mac().finalize().into_bytes().into()
-    }
 }
 
 /// A map entry that the flattened formats would not write at all.
@@ -309,35 +359,126 @@ fn empty(node: &MetaNode) -> bool {
     }
 }
 
-fn transcript(
+/// The v1 HMAC (before finalising) over a document as parsed.
+fn v1_mac(key: &DataKey, leaves: &[Leaf], node: &MetaNode) -> HmacSha256 {
+    let mut t = Transcript::new(new_hmac(key, &V1));
+    // Each leaf starts with `L` and the metadata with `D`: the sequence
+    // reads back one way only, without a count.
+    for leaf in leaves {
+        t.leaf(leaf, None);
+    }
+    t.metadata(node, V1.excluded);
+    t.into_hash()
+}
+
+/// The v2 HMAC (before finalising): over the document that rendering
+/// `edits` over `leaves` produces, or over `leaves` as parsed when `edits`
+/// is `None`.
+fn v2_mac(
     key: &DataKey,
     leaves: &[Leaf],
     edits: Option<&[Replacement]>,
     node: &MetaNode,
-) -> [u8; 32] {
-    let mut t = Transcript::new(key);
-    // Each leaf starts with `L` and the metadata with `D`: the sequence
-    // reads back one way only, without a count.
+) -> HmacSha256 {
+    let edit = |i: usize| edits.and_then(|e| e.get(i));
+    // Where each chunk of LEAVES_PER_CHUNK leaves the transcript keeps
+    // starts. A skipped leaf is in some chunk's range but adds nothing to
+    // it, so where it falls does not matter.
+    let mut starts = Vec::new();
+    let mut in_chunk = LEAVES_PER_CHUNK;
     for (i, leaf) in leaves.iter().enumerate() {
-        t.leaf(leaf, edits.and_then(|e| e.get(i)));
+        if skipped(leaf, edit(i)) {
+            continue;
+        }
+        if in_chunk == LEAVES_PER_CHUNK {
+            starts.push(i);
+            in_chunk = 0;
+        }
+        in_chunk += 1;
     }
-    t.metadata(node);
-    t.finish()
+    let mut digests = vec![[0u8; 32]; starts.len()];
+    crate::par::for_each_chunk_min(&mut digests, 1, |first, out| {
+        for (j, digest) in out.iter_mut().enumerate() {
+            let c = first + j;
+            let end = starts.get(c + 1).copied().unwrap_or(leaves.len());
+            let mut t = Transcript::new(Sha256::default());
+            t.update(V2_CHUNK_TAG);
+            for (i, leaf) in leaves.iter().enumerate().take(end).skip(starts[c]) {
+                t.leaf(leaf, edit(i));
+            }
+            *digest = t.into_hash().finalize_fixed().into();
+        }
+    });
+    let mut t = Transcript::new(new_hmac(key, &V2));
+    t.num(digests.len());
+    for d in &digests {
+        t.update(d);
+    }
+    t.metadata(node, V2.excluded);
+    t.into_hash()
 }
 
-/// Add `shroud_auth` to `node` (the `sops` map about to be written) for
-/// the document that rendering `edits` over `leaves` produces. Any old
-/// `shroud_auth` in `node` is replaced.
-pub fn seal(key: &DataKey, leaves: &[Leaf], edits: &[Replacement], node: &mut MetaNode) {
-    let tag = transcript(key, leaves, Some(edits), node);
-    let value = format!(
-        "{V1_PREFIX}{}",
-        base64::engine::general_purpose::STANDARD.encode(tag)
-    );
-    if let MetaNode::Map(entries) = node {
-        entries.retain(|(k, _)| k != FIELD);
-        entries.push((FIELD.to_string(), MetaNode::Str(value)));
+fn metadata_error(msg: &str) -> Error {
+    Error::Metadata(format!("cannot seal shroud_auth: {msg}"))
+}
+
+fn lastmodified(node: &MetaNode) -> Option<&str> {
+    match node.get("lastmodified") {
+        Some(MetaNode::Str(s)) => Some(s.as_str()),
+        _ => None,
     }
+}
+
+/// Seal `node` (the `sops` map about to be written) for the document that
+/// rendering `edits` over `leaves` produces: `shroud_auth` becomes
+/// [`MARKER`] (replacing any older value) and `mac` the SOPS MAC `mac_hex`
+/// encrypted under `lastmodified` with the v2 tag as its IV. `node` must
+/// hold `lastmodified`.
+pub fn seal(
+    key: &DataKey,
+    leaves: &[Leaf],
+    edits: &[Replacement],
+    node: &mut MetaNode,
+    mac_hex: &str,
+) -> Result<(), Error> {
+    let MetaNode::Map(entries) = node else {
+        return Err(metadata_error("the sops metadata is not a map"));
+    };
+    entries.retain(|(k, _)| k != FIELD);
+    entries.push((FIELD.to_string(), MetaNode::Str(MARKER.to_string())));
+    let iv: [u8; 32] = v2_mac(key, leaves, Some(edits), node)
+        .finalize()
+        .into_bytes()
+        .into();
+    let lastmodified = lastmodified(node).ok_or_else(|| metadata_error("no lastmodified"))?;
+    let sealed = sops_mac::seal_with_iv(key, mac_hex, lastmodified, &iv)?;
+    let MetaNode::Map(entries) = node else {
+        unreachable!("checked above");
+    };
+    match entries.iter_mut().find(|(k, _)| k == MAC_FIELD) {
+        Some((_, v)) => *v = MetaNode::Str(sealed),
+        None => entries.push((MAC_FIELD.to_string(), MetaNode::Str(sealed))),
+    }
+    Ok(())
+}
+
+/// [`seal`] with the SOPS MAC the `mac` of `node` already holds (metadata
+/// rewritten, values kept): decrypted with the data key and encrypted again
+/// with the new tag as IV. Only for a file whose MAC was checked: the MAC
+/// must be the one of its values (see docs/security.md, synthetic IV).
+pub fn reseal(
+    key: &DataKey,
+    leaves: &[Leaf],
+    edits: &[Replacement],
+    node: &mut MetaNode,
+) -> Result<(), Error> {
+    let stored = match node.get(MAC_FIELD) {
+        Some(MetaNode::Str(s)) => s.as_str(),
+        _ => return Err(metadata_error("the file has no mac")),
+    };
+    let lastmodified = lastmodified(node).ok_or_else(|| metadata_error("no lastmodified"))?;
+    let hex = sops_mac::open(key, stored, lastmodified)?;
+    seal(key, leaves, edits, node, &hex)
 }
 
 fn mismatch(msg: &str) -> Error {
@@ -346,6 +487,8 @@ fn mismatch(msg: &str) -> Error {
     ))
 }
 
+const CHANGED: &str = "does not match: the file was changed without the data key";
+
 /// Check the `shroud_auth` of an encrypted document as parsed.
 pub fn verify(key: &DataKey, leaves: &[Leaf], node: &MetaNode) -> Result<Status, Error> {
     let stored = match node.get(FIELD) {
@@ -353,23 +496,40 @@ pub fn verify(key: &DataKey, leaves: &[Leaf], node: &MetaNode) -> Result<Status,
         Some(MetaNode::Str(s)) => s.trim(),
         Some(_) => return Err(mismatch("is not a string")),
     };
+    if stored == MARKER {
+        return verify_v2(key, leaves, node);
+    }
     let Some(b64) = stored.strip_prefix(V1_PREFIX) else {
-        return Err(mismatch(
-            "has an unknown version or algorithm (expected v1:HMAC-SHA256:...)",
-        ));
+        return Err(mismatch(&format!(
+            "has an unknown version or algorithm (expected {MARKER}, or v1:HMAC-SHA256:... from earlier shroud builds)"
+        )));
     };
     let tag = base64::engine::general_purpose::STANDARD
         .decode(b64)
         .map_err(|_| mismatch("is not valid base64"))?;
-    let mut t = Transcript::new(key);
-    for leaf in leaves {
-        t.leaf(leaf, None);
-    }
-    t.metadata(node);
     // Constant-time comparison.
-    t.into_mac()
+    v1_mac(key, leaves, node)
         .verify_slice(&tag)
-        .map_err(|_| mismatch("does not match: the file was changed without the data key"))?;
+        .map_err(|_| mismatch(CHANGED))?;
+    Ok(Status::Valid)
+}
+
+fn verify_v2(key: &DataKey, leaves: &[Leaf], node: &MetaNode) -> Result<Status, Error> {
+    let stored = match node.get(MAC_FIELD) {
+        Some(MetaNode::Str(s)) => s.as_str(),
+        _ => return Err(mismatch("is v2, but the file has no mac to carry its tag")),
+    };
+    let enc = EncValue::parse(stored).ok_or_else(|| mismatch(CHANGED))?;
+    // verify_slice compares in constant time; a wrong IV length fails it.
+    v2_mac(key, leaves, None, node)
+        .verify_slice(&enc.iv)
+        .map_err(|_| mismatch(CHANGED))?;
+    // The tag matched the IV; GCM under the data key binds that IV to the
+    // rest of `mac`, so only someone holding the key could have put it
+    // there (the SOPS MAC check decrypts it too, but not every caller runs
+    // that one first).
+    let lastmodified = lastmodified(node).ok_or_else(|| mismatch(CHANGED))?;
+    sops_mac::open(key, stored, lastmodified).map_err(|_| mismatch(CHANGED))?;
     Ok(Status::Valid)
 }
 
@@ -386,6 +546,9 @@ pub fn absent_error() -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Any 128 upper-case hex digits, as the SOPS MAC is stored.
+    const HEX: &str = "3005D18BB8831328815C7DB635B4F45A310616801748EBE80138E60031686BB8D2E2BC15A342B5A83D53246743DA247BF784CBFDFDB1DAF8DCFC9F3F542F3CFF";
 
     fn key() -> DataKey {
         DataKey::from_bytes([7; 32])
@@ -421,6 +584,7 @@ mod tests {
                 "lastmodified".into(),
                 MetaNode::Str("2024-01-01T00:00:00Z".into()),
             ),
+            ("mac".into(), MetaNode::Str(String::new())),
             ("mac_only_encrypted".into(), MetaNode::Bool(true)),
             ("shamir_threshold".into(), MetaNode::Int(2)),
             ("hc_vault".into(), MetaNode::List(vec![])),
@@ -431,8 +595,63 @@ mod tests {
     fn sealed(leaves: &[Leaf], node: &MetaNode) -> MetaNode {
         let mut n = node.clone();
         let keep = vec![Replacement::Keep; leaves.len()];
-        seal(&key(), leaves, &keep, &mut n);
+        seal(&key(), leaves, &keep, &mut n, HEX).unwrap();
         n
+    }
+
+    fn set(node: &MetaNode, field: &str, value: MetaNode) -> MetaNode {
+        let MetaNode::Map(mut m) = node.clone() else {
+            panic!("not a map")
+        };
+        match m.iter_mut().find(|(k, _)| k == field) {
+            Some((_, v)) => *v = value,
+            None => m.push((field.into(), value)),
+        }
+        MetaNode::Map(m)
+    }
+
+    fn remove(node: &MetaNode, field: &str) -> MetaNode {
+        let MetaNode::Map(mut m) = node.clone() else {
+            panic!("not a map")
+        };
+        m.retain(|(k, _)| k != field);
+        MetaNode::Map(m)
+    }
+
+    fn stored_mac(node: &MetaNode) -> EncValue {
+        let Some(MetaNode::Str(m)) = node.get("mac") else {
+            panic!("no mac")
+        };
+        EncValue::parse(m).unwrap()
+    }
+
+    fn refused(leaves: &[Leaf], node: &MetaNode) -> bool {
+        verify(&key(), leaves, node).unwrap_err().exit_code() == 51
+    }
+
+    #[test]
+    fn the_tag_is_the_iv_of_the_sops_mac_and_the_marker_is_constant() {
+        let leaves = vec![leaf(vec![PathSeg::Key("a".into())], s("x"))];
+        let n = sealed(&leaves, &meta());
+        assert_eq!(n.get(FIELD), Some(&MetaNode::Str(MARKER.into())));
+        let Some(MetaNode::Str(mac)) = n.get("mac") else {
+            panic!()
+        };
+        // The SOPS MAC is still the MAC, readable as sops reads it.
+        sops_mac::verify(&key(), mac, "2024-01-01T00:00:00Z", HEX).unwrap();
+        let tag: [u8; 32] = v2_mac(&key(), &leaves, None, &n)
+            .finalize()
+            .into_bytes()
+            .into();
+        assert_eq!(stored_mac(&n).iv, tag);
+        // Another value: another IV, the same marker.
+        let other = vec![leaf(vec![PathSeg::Key("a".into())], s("y"))];
+        let n2 = sealed(&other, &meta());
+        assert_eq!(n2.get(FIELD), n.get(FIELD));
+        assert_ne!(stored_mac(&n2).iv, stored_mac(&n).iv);
+        // The same document: the same IV and so the very same ciphertext
+        // (no nonce reuse: the IV never meets another plaintext).
+        assert_eq!(sealed(&leaves, &meta()), n);
     }
 
     #[test]
@@ -445,6 +664,7 @@ mod tests {
                 "lastmodified".into(),
                 MetaNode::Str("2024-01-01T00:00:00Z".into()),
             ),
+            ("mac".into(), n.get("mac").unwrap().clone()),
             ("mac_only_encrypted".into(), MetaNode::Str("true".into())),
             ("shamir_threshold".into(), MetaNode::Str("2".into())),
             (FIELD.into(), n.get(FIELD).unwrap().clone()),
@@ -467,9 +687,6 @@ mod tests {
         ];
         let n = sealed(&leaves, &meta());
         assert_eq!(verify(&key(), &leaves, &n).unwrap(), Status::Valid);
-        let refused = |leaves: &[Leaf], node: &MetaNode| {
-            verify(&key(), leaves, node).unwrap_err().exit_code() == 51
-        };
         // Another index, another key, a dropped empty value, a changed
         // comment, a null turned into an empty map, two leaves swapped.
         let mut l = leaves.clone();
@@ -489,22 +706,27 @@ mod tests {
         l.swap(0, 1);
         assert!(refused(&l, &n));
         // Metadata: a changed, added or removed field.
-        let MetaNode::Map(mut m) = n.clone() else {
-            panic!()
-        };
-        m[1].1 = MetaNode::Bool(false);
-        assert!(refused(&leaves, &MetaNode::Map(m.clone())));
-        m[1].1 = MetaNode::Bool(true);
-        m[2].1 = MetaNode::Int(3);
-        assert!(
-            refused(&leaves, &MetaNode::Map(m.clone())),
-            "shamir_threshold"
-        );
-        m[2].1 = MetaNode::Int(2);
-        m.remove(1);
-        assert!(refused(&leaves, &MetaNode::Map(m.clone())));
-        m.push(("shroud_key_version".into(), MetaNode::Int(2)));
-        assert!(refused(&leaves, &MetaNode::Map(m)));
+        assert!(refused(
+            &leaves,
+            &set(&n, "mac_only_encrypted", MetaNode::Bool(false))
+        ));
+        assert!(refused(
+            &leaves,
+            &set(&n, "shamir_threshold", MetaNode::Int(3))
+        ));
+        assert!(refused(
+            &leaves,
+            &set(
+                &n,
+                "lastmodified",
+                MetaNode::Str("2024-01-01T00:00:01Z".into())
+            )
+        ));
+        assert!(refused(&leaves, &remove(&n, "mac_only_encrypted")));
+        assert!(refused(
+            &leaves,
+            &set(&n, "shroud_key_version", MetaNode::Int(2))
+        ));
         // A different data key.
         assert_eq!(
             verify(&DataKey::from_bytes([8; 32]), &leaves, &n)
@@ -512,11 +734,113 @@ mod tests {
                 .exit_code(),
             51
         );
-        // Absent, and a value of an unknown version.
-        assert_eq!(verify(&key(), &leaves, &meta()).unwrap(), Status::Absent);
-        let MetaNode::Map(mut m) = n else { panic!() };
-        m.last_mut().unwrap().1 = MetaNode::Str("v2:X:AAAA".into());
-        assert!(refused(&leaves, &MetaNode::Map(m)));
+        // Absent, and a value of an unknown version or algorithm.
+        assert_eq!(
+            verify(&key(), &leaves, &remove(&n, FIELD)).unwrap(),
+            Status::Absent
+        );
+        for other in [
+            "v3:HMAC-SHA256:mac-iv",
+            "v2:HMAC-SHA512:mac-iv",
+            "v2:X:AAAA",
+        ] {
+            assert!(refused(
+                &leaves,
+                &set(&n, FIELD, MetaNode::Str(other.into()))
+            ));
+        }
+    }
+
+    #[test]
+    fn the_mac_that_carries_the_tag_is_covered() {
+        let leaves = vec![leaf(vec![PathSeg::Key("a".into())], s("x"))];
+        let n = sealed(&leaves, &meta());
+        let with_mac = |ev: &EncValue| set(&n, "mac", MetaNode::Str(ev.to_text()));
+        // Another IV (say, the one sops writes, random).
+        let mut ev = stored_mac(&n);
+        ev.iv[0] ^= 1;
+        assert!(refused(&leaves, &with_mac(&ev)));
+        // The right IV on a changed MAC ciphertext: GCM refuses it.
+        let mut ev = stored_mac(&n);
+        ev.data[0] ^= 1;
+        assert!(refused(&leaves, &with_mac(&ev)));
+        // A 12-byte IV, and no mac at all, under the v2 marker.
+        let mut ev = stored_mac(&n);
+        ev.iv.truncate(12);
+        assert!(refused(&leaves, &with_mac(&ev)));
+        assert!(refused(&leaves, &remove(&n, "mac")));
+        assert!(refused(&leaves, &set(&n, "mac", MetaNode::Str("x".into()))));
+    }
+
+    #[test]
+    fn reseal_keeps_the_mac_and_moves_the_iv() {
+        let leaves = vec![leaf(vec![PathSeg::Key("a".into())], s("x"))];
+        let n = sealed(&leaves, &meta());
+        // New metadata, same values (updatekeys).
+        let mut changed = set(&n, "shamir_threshold", MetaNode::Int(1));
+        let keep = vec![Replacement::Keep; leaves.len()];
+        reseal(&key(), &leaves, &keep, &mut changed).unwrap();
+        assert_eq!(verify(&key(), &leaves, &changed).unwrap(), Status::Valid);
+        assert_ne!(stored_mac(&changed).iv, stored_mac(&n).iv);
+        let Some(MetaNode::Str(mac)) = changed.get("mac") else {
+            panic!()
+        };
+        sops_mac::verify(&key(), mac, "2024-01-01T00:00:00Z", HEX).unwrap();
+    }
+
+    #[test]
+    fn chunks_cover_every_leaf_in_order() {
+        let n_leaves = 2 * LEAVES_PER_CHUNK + 3;
+        let leaves: Vec<Leaf> = (0..n_leaves)
+            .map(|i| leaf(vec![PathSeg::Key(format!("k{i}"))], s("v")))
+            .collect();
+        let n = sealed(&leaves, &meta());
+        assert_eq!(verify(&key(), &leaves, &n).unwrap(), Status::Valid);
+        // A change in the last chunk, a swap across a chunk boundary, a
+        // dropped last leaf.
+        let mut l = leaves.clone();
+        l[n_leaves - 1].kind = s("w");
+        assert!(refused(&l, &n));
+        let mut l = leaves.clone();
+        l.swap(LEAVES_PER_CHUNK - 1, LEAVES_PER_CHUNK);
+        assert!(refused(&l, &n));
+        assert!(refused(&leaves[..n_leaves - 1], &n));
+        // Empty comments are skipped wherever they fall, chunk boundaries
+        // included: a rewrite that adds one keeps the tag.
+        let mut l = leaves.clone();
+        let empty = || leaf(vec![], LeafKind::Comment(Zeroizing::new(String::new())));
+        l.insert(LEAVES_PER_CHUNK, empty());
+        l.insert(0, empty());
+        assert_eq!(verify(&key(), &l, &n).unwrap(), Status::Valid);
+        // The chunk count is covered: no leaves at all is not the document.
+        assert!(refused(&[], &n));
+    }
+
+    /// A v1 value, as earlier builds wrote it (the real files are in
+    /// testdata/auth-v1).
+    fn sealed_v1(leaves: &[Leaf], node: &MetaNode) -> MetaNode {
+        let tag = v1_mac(&key(), leaves, node).finalize().into_bytes();
+        let v = format!(
+            "{V1_PREFIX}{}",
+            base64::engine::general_purpose::STANDARD.encode(tag)
+        );
+        set(node, FIELD, MetaNode::Str(v))
+    }
+
+    #[test]
+    fn v1_is_still_verified() {
+        let leaves = vec![leaf(vec![PathSeg::Key("a".into())], s("x"))];
+        let n = sealed_v1(&leaves, &set(&meta(), "mac", MetaNode::Str("m".into())));
+        assert_eq!(verify(&key(), &leaves, &n).unwrap(), Status::Valid);
+        // v1 covers the mac field as metadata.
+        assert!(refused(&leaves, &set(&n, "mac", MetaNode::Str("n".into()))));
+        let other = vec![leaf(vec![PathSeg::Key("b".into())], s("x"))];
+        assert!(refused(&other, &n));
+        let MetaNode::Str(v) = n.get(FIELD).unwrap() else {
+            panic!()
+        };
+        let bad = v.replace(V1_PREFIX, "v1:HMAC-SHA256:!");
+        assert!(refused(&leaves, &set(&n, FIELD, MetaNode::Str(bad))));
     }
 
     #[test]

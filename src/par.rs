@@ -13,10 +13,11 @@ const MIN_PER_THREAD: usize = 2048;
 /// At most this many threads: the work is short and memory-bound beyond it.
 const MAX_THREADS: usize = 8;
 
-/// How many threads to use for `n` items.
-fn threads_for(n: usize) -> usize {
+/// How many threads to use for `n` items, each thread taking at least
+/// `min_per_thread`.
+fn threads_for(n: usize, min_per_thread: usize) -> usize {
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
-    cores.min(MAX_THREADS).min(n / MIN_PER_THREAD).max(1)
+    cores.min(MAX_THREADS).min(n / min_per_thread.max(1)).max(1)
 }
 
 /// Call `f(first, chunk)` for contiguous chunks of `out` that together
@@ -24,7 +25,18 @@ fn threads_for(n: usize) -> usize {
 /// Chunks run on separate threads when `out` is large enough; the calling
 /// thread takes the first chunk itself.
 pub fn for_each_chunk<R: Send>(out: &mut [R], f: impl Fn(usize, &mut [R]) + Sync) {
-    let threads = threads_for(out.len());
+    for_each_chunk_min(out, MIN_PER_THREAD, f)
+}
+
+/// [`for_each_chunk`] for items that each stand for a lot of work (say, one
+/// digest over thousands of leaves): a thread for every `min_per_thread`
+/// items.
+pub fn for_each_chunk_min<R: Send>(
+    out: &mut [R],
+    min_per_thread: usize,
+    f: impl Fn(usize, &mut [R]) + Sync,
+) {
+    let threads = threads_for(out.len(), min_per_thread);
     if threads <= 1 {
         f(0, out);
         return;

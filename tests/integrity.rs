@@ -28,6 +28,9 @@ const FILES: &[(&str, &str)] = &[
     ),
 ];
 
+/// What every file shroud writes carries in `shroud_auth` (v2).
+const MARKER: &str = "v2:HMAC-SHA256:mac-iv";
+
 const TOML: &str = "# note\n[db]\nuser = \"app\"\nport = 5432\npassword = \"hunter2\"\n";
 
 fn err(o: &Output) -> String {
@@ -76,7 +79,9 @@ fn files_with_shroud_auth_open_with_real_sops_in_every_format() {
     for (name, plain) in FILES {
         let file = write_encrypted(home, name, plain, &[]);
         let text = fs::read_to_string(&file).unwrap();
-        assert!(text.contains("shroud_auth"), "{name}: {text}");
+        // v2: a constant marker; the tag is the IV of `mac`, which sops
+        // reads like any other IV.
+        assert!(text.contains(MARKER), "{name}: {text}");
         let o = run(sops(&sops_bin, home).arg("decrypt").arg(&file));
         assert!(o.status.success(), "sops refused {name}: {}", err(&o));
         let out = String::from_utf8_lossy(&o.stdout);
@@ -114,7 +119,7 @@ fn files_with_shroud_auth_open_with_real_sops_in_every_format() {
     ]));
     assert!(o.status.success(), "{}", err(&o));
     let enc = fs::read_to_string(home.join("b.enc")).unwrap();
-    assert!(enc.contains("shroud_auth"));
+    assert!(enc.contains(MARKER));
     let o = run(sops(&sops_bin, home).args([
         "decrypt",
         "--input-type",
@@ -363,4 +368,144 @@ fn the_merge_driver_checks_each_side_and_seals_the_merge() {
         out.contains("user: u2") && out.contains("port: 6543"),
         "{out}"
     );
+}
+
+/// Issue #7 with #4: when real sops rewrites a file shroud wrote (`set`,
+/// `updatekeys`, `rotate`), it drops the unknown `shroud_auth` field. sops
+/// 3.11 is what decides this, so the test runs it: if sops kept the marker
+/// while writing a random MAC IV, shroud would call the file tampered; as
+/// sops drops it, the file reads as lacking an authenticator (a warning,
+/// refused under --strict), never as tampered.
+#[test]
+fn sops_rewrites_of_a_v2_file_drop_the_marker_and_read_as_absent() {
+    let Some(sops_bin) = require_tool("sops") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    // updatekeys takes its recipients from the config: add bob.
+    fs::write(
+        home.join(".sops.yaml"),
+        format!(
+            "creation_rules:\n  - age: {},{}\n",
+            recipient("alice"),
+            recipient("bob")
+        ),
+    )
+    .unwrap();
+    let rewrites: &[(&str, &[&str])] = &[
+        ("set", &["set", "s.yaml", r#"["db"]["user"]"#, r#""bob""#]),
+        ("updatekeys", &["updatekeys", "-y", "s.yaml"]),
+        ("rotate", &["rotate", "-i", "s.yaml"]),
+    ];
+    for (name, args) in rewrites {
+        let file = write_encrypted(home, "s.yaml", FILES[0].1, &[]);
+        let before = fs::read_to_string(&file).unwrap();
+        assert!(before.contains(MARKER));
+        let o = run(sops(&sops_bin, home).args(*args));
+        assert!(o.status.success(), "sops {name}: {}", err(&o));
+        let after = fs::read_to_string(&file).unwrap();
+        assert_ne!(after, before, "sops {name} changed nothing");
+        assert!(
+            !after.contains("shroud_auth"),
+            "sops {name} kept the marker: {after}"
+        );
+        // What sops does with the MAC's IV does not matter once the marker
+        // is gone (updatekeys keeps the whole mac; set and rotate encrypt it
+        // again, with a random IV or, within the same second, the IV sops
+        // stashed when it decrypted).
+        let o = run(as_alice(home).args(["decrypt", "s.yaml"]));
+        assert!(o.status.success(), "after sops {name}: {}", err(&o));
+        assert!(
+            err(&o).contains("has no shroud_auth"),
+            "after sops {name}: {}",
+            err(&o)
+        );
+        assert!(!err(&o).contains("does not match"), "{}", err(&o));
+        let o = run(as_alice(home).args(["decrypt", "--strict", "s.yaml"]));
+        assert_eq!(o.status.code(), Some(51), "after sops {name}: {}", err(&o));
+        // A shroud write seals it again.
+        let o = run(as_alice(home).args(["rotate", "-i", "s.yaml"]));
+        assert!(o.status.success(), "{}", err(&o));
+        assert!(fs::read_to_string(&file).unwrap().contains(MARKER));
+        let o = run(as_alice(home).args(["decrypt", "--strict", "s.yaml"]));
+        assert!(o.status.success(), "{}", err(&o));
+        fs::remove_file(&file).unwrap();
+    }
+}
+
+/// Files written by shroud builds before v2 carry `shroud_auth: v1:...` in
+/// its own line (testdata/auth-v1, made by the b05ab1f binary): they still
+/// decrypt and verify, tampering them is still refused, and the next shroud
+/// write turns them into v2.
+#[test]
+fn v1_files_from_earlier_builds_still_verify_and_are_rewritten_as_v2() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    // updatekeys adds bob, so it has something to write.
+    fs::write(
+        home.join(".sops.yaml"),
+        format!(
+            "creation_rules:\n  - age: {},{}\n",
+            recipient("alice"),
+            recipient("bob")
+        ),
+    )
+    .unwrap();
+    let fixtures = [
+        (
+            "example.v1.yaml",
+            "testdata/example.yaml",
+            "unencrypted_suffix: _unencrypted",
+            "unencrypted_suffix: _plain",
+        ),
+        (
+            "example.v1.env",
+            "testdata/auth-v1/example.env",
+            "sops_unencrypted_suffix=_unencrypted",
+            "sops_unencrypted_suffix=_plain",
+        ),
+    ];
+    for (name, plain, field, changed) in fixtures {
+        let file = home.join(name);
+        let text = fs::read_to_string(common::testdata(&format!("auth-v1/{name}"))).unwrap();
+        assert!(text.contains("v1:HMAC-SHA256:"), "{name} is not v1");
+        fs::write(&file, &text).unwrap();
+        let expected =
+            fs::read_to_string(common::testdata(plain.trim_start_matches("testdata/"))).unwrap();
+
+        let o = run(as_alice(home).args(["decrypt", "--strict"]).arg(&file));
+        assert!(o.status.success(), "{name}: {}", err(&o));
+        assert!(!err(&o).contains("shroud_auth"), "{name}: {}", err(&o));
+        assert_eq!(String::from_utf8_lossy(&o.stdout), expected, "{name}");
+
+        // A change only shroud_auth sees (the rule), and a flipped v1 tag.
+        fs::write(&file, text.replacen(field, changed, 1)).unwrap();
+        let o = run(as_alice(home).args(["decrypt"]).arg(&file));
+        assert_eq!(o.status.code(), Some(51), "{name}: {}", err(&o));
+        assert!(err(&o).contains("shroud_auth"), "{name}: {}", err(&o));
+        let at = text.find("v1:HMAC-SHA256:").unwrap() + "v1:HMAC-SHA256:".len() + 2;
+        let mut flipped = text.clone().into_bytes();
+        flipped[at] = if flipped[at] == b'A' { b'B' } else { b'A' };
+        fs::write(&file, flipped).unwrap();
+        let o = run(as_alice(home).args(["decrypt"]).arg(&file));
+        assert_eq!(o.status.code(), Some(51), "{name}: {}", err(&o));
+        assert!(err(&o).contains("shroud_auth"), "{name}: {}", err(&o));
+
+        // updatekeys (same values, metadata resealed) writes v2.
+        fs::write(&file, &text).unwrap();
+        let o = run(as_alice(home).args(["updatekeys", "-y"]).arg(&file));
+        assert!(o.status.success(), "{name}: {}", err(&o));
+        let now = fs::read_to_string(&file).unwrap();
+        assert!(!now.contains("v1:HMAC-SHA256:"), "{name}: {now}");
+        assert!(now.contains(MARKER), "{name}: {now}");
+        let o = run(as_alice(home).args(["decrypt", "--strict"]).arg(&file));
+        assert!(o.status.success(), "{name}: {}", err(&o));
+        assert_eq!(String::from_utf8_lossy(&o.stdout), expected, "{name}");
+        let o = run(shroud(home)
+            .env("SOPS_AGE_KEY_FILE", identity_file("bob"))
+            .args(["decrypt", "--strict"])
+            .arg(&file));
+        assert!(o.status.success(), "{name} for bob: {}", err(&o));
+    }
 }

@@ -147,7 +147,7 @@ fn revoking_a_recipient_with_updatekeys_then_rotate() {
 }
 
 #[test]
-fn updatekeys_adds_a_recipient_without_touching_values_or_mac() {
+fn updatekeys_adds_a_recipient_without_touching_values_and_reseals_the_mac() {
     let Some(sops) = require_tool("sops") else {
         return;
     };
@@ -178,12 +178,33 @@ fn updatekeys_adds_a_recipient_without_touching_values_or_mac() {
             .unwrap()
             .to_string()
     };
-    assert_eq!(mac(&before), mac(&after));
+    // The same MAC under the same lastmodified, encrypted again: its IV is
+    // shroud_auth's tag, which covers the recipients that changed. That
+    // real sops accepts the file shows the MAC is still the values' MAC.
+    let line = |t: &str, key: &str| {
+        t.lines()
+            .find(|l| l.trim_start().starts_with(key))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        line(&before, "lastmodified:"),
+        line(&after, "lastmodified:")
+    );
+    assert_ne!(mac(&before), mac(&after));
+    assert!(mac(&after).ends_with(",type:str]"));
     assert!(
         sops_decrypt_as(&sops, dir.path(), "bob", &file)
             .status
             .success()
     );
+    let o = shroud(dir.path())
+        .env("SOPS_AGE_KEY_FILE", identity_file("bob"))
+        .args(["decrypt", "--strict"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! `shroud set` adding keys, maps and list items, and `shroud unset`, in
 //! every format: the encrypted file changes by exactly the new or removed
-//! lines (plus lastmodified, mac and shroud_auth), and real sops decrypts the
+//! lines (plus lastmodified and mac), and real sops decrypts the
 //! result to the expected data.
 
 mod common;
@@ -27,8 +27,8 @@ fn mask(line: &str) -> String {
     re.replace_all(line, "ENC").into_owned()
 }
 
-/// The metadata lines that change on every write (sops's, and shroud's
-/// `shroud_auth`).
+/// The metadata lines that change on every write (sops's; `shroud_auth`
+/// too when a v1 file is written as v2).
 fn is_meta(line: &str) -> bool {
     let t = line
         .trim_start()

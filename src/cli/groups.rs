@@ -1,7 +1,8 @@
 //! `shroud groups add|delete`: change a file's key groups, as `sops groups`.
 //!
-//! The data key stays the same, so values, MAC and key version do not
-//! change; the key is split afresh across the new groups (Shamir) and each
+//! The data key stays the same, so values, the MAC's value and key
+//! version do not change (the MAC is encrypted again: its IV is
+//! shroud_auth's tag, which covers the groups); the key is split afresh across the new groups (Shamir) and each
 //! share wrapped for its group's recipients.
 
 use anyhow::{Context, Result};

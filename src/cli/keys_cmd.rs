@@ -278,7 +278,9 @@ pub fn run_updatekeys(args: UpdatekeysArgs, config_flag: Option<&Path>) -> Resul
         let key = keyring::data_key_with(&meta, &identities).with_context(|| name.clone())?;
         let (groups, threshold): (Vec<KeyGroup>, Option<usize>) =
             keyring::wrap_for(&key, &parse_groups(&rule.key_groups)?, threshold)?;
-        // Same data key: values, MAC, lastmodified and key version stay.
+        // Same data key: values, the MAC's value, lastmodified and key
+        // version stay (the MAC is encrypted again with shroud_auth's new
+        // tag as its IV).
         let meta_before = meta.clone();
         let updated = Metadata {
             key_groups: groups,
@@ -305,10 +307,11 @@ pub fn run_updatekeys(args: UpdatekeysArgs, config_flag: Option<&Path>) -> Resul
     batch::summarise("updatekeys", &args.files, results)
 }
 
-/// The file with new metadata (same data key, so values, MAC and key
-/// version stay), sealed with a fresh shroud_auth. The file is checked
-/// first: sealing a tampered file again would make the tampering look
-/// genuine.
+/// The file with new metadata (same data key, so values, the MAC's value
+/// and key version stay), sealed with a fresh shroud_auth (the MAC
+/// encrypted again with the new tag as IV). The file is checked first:
+/// sealing a tampered file again would make the tampering look genuine,
+/// and the MAC resealed must be the values' own (docs/security.md).
 pub(super) fn rewrap(
     format: Format,
     doc: &dyn shroud::document::Document,

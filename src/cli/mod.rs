@@ -291,7 +291,9 @@ pub fn settle_auth(
         .metadata()
         .cloned()
         .ok_or(shroud::error::Error::NotEncrypted)?;
-    shroud::integrity::seal(key, doc.leaves(), &keep, &mut node);
+    // The stored MAC is the one the engine computed for these values; only
+    // its IV (the tag) changes.
+    shroud::integrity::reseal(key, doc.leaves(), &keep, &mut node)?;
     let text = zeroize::Zeroizing::new(doc.render(&keep, Some(&node))?.text);
     Ok(shroud::engine::Output {
         text,

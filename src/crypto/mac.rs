@@ -3,6 +3,7 @@
 //! encrypted under the data key with `lastmodified` as its AAD.
 
 use sha2::{Digest, Sha256, Sha512};
+use zeroize::Zeroizing;
 
 use crate::crypto::cipher::{self, DataKey, EncValue};
 use crate::document::ValueType;
@@ -62,6 +63,36 @@ pub fn seal(key: &DataKey, hex: &str, lastmodified: &str) -> Result<String, Erro
         aad.as_bytes(),
         ValueType::Str,
     ))
+}
+
+/// Encrypt the MAC hex with a given IV: shroud's v2 authenticator is that
+/// IV (see [`crate::integrity`]). sops reads any 32-byte IV here.
+pub fn seal_with_iv(
+    key: &DataKey,
+    hex: &str,
+    lastmodified: &str,
+    iv: &[u8; 32],
+) -> Result<String, Error> {
+    let aad = mac_aad(lastmodified)?;
+    Ok(cipher::encrypt_with_iv(
+        key,
+        hex.as_bytes(),
+        aad.as_bytes(),
+        ValueType::Str,
+        iv,
+    ))
+}
+
+/// Decrypt a stored `mac` (to seal the same MAC again with another IV).
+pub fn open(key: &DataKey, stored: &str, lastmodified: &str) -> Result<Zeroizing<String>, Error> {
+    let enc = EncValue::parse(stored)
+        .ok_or_else(|| Error::MacMismatch("the stored MAC is not an ENC[...] value".into()))?;
+    let aad = mac_aad(lastmodified)?;
+    let plain = cipher::decrypt(key, &enc, aad.as_bytes())
+        .map_err(|_| Error::MacMismatch("the stored MAC could not be decrypted (wrong key, or the MAC or lastmodified was altered)".into()))?;
+    String::from_utf8(plain.to_vec())
+        .map(Zeroizing::new)
+        .map_err(|_| Error::MacMismatch("the stored MAC is not text".into()))
 }
 
 /// Check the stored `mac` against the one computed from the values.

@@ -55,7 +55,8 @@ pub fn encrypt_with_key_version(
     let metadata = Metadata {
         key_groups,
         shamir_threshold,
-        mac: mac::seal(key, &hasher.finish_hex(), &lastmodified)?,
+        // Sealed below: shroud_auth's tag is the MAC's IV.
+        mac: String::new(),
         lastmodified,
         rule: Rule::default(),
         mac_only_encrypted: false,
@@ -77,7 +78,13 @@ pub fn encrypt_with_key_version(
     if let crate::document::MetaNode::Map(entries) = &mut node {
         entries.retain(|(k, _)| !crate::rules::RULE_FIELDS.contains(&k.as_str()));
     }
-    crate::integrity::seal(key, doc.leaves(), std::slice::from_ref(&edit), &mut node);
+    crate::integrity::seal(
+        key,
+        doc.leaves(),
+        std::slice::from_ref(&edit),
+        &mut node,
+        &hasher.finish_hex(),
+    )?;
     Ok(Zeroizing::new(doc.render(&[edit], Some(&node))?.text))
 }
 
