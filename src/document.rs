@@ -210,6 +210,71 @@ pub trait Document {
         edits: &[Replacement],
         metadata: Option<&MetaNode>,
     ) -> Result<Rendered, crate::error::FormatError>;
+
+    /// What [`Document::render`] would produce, checked but not assembled,
+    /// so that it can be written out piece by piece ([`Plan::write_to`])
+    /// instead of being held whole in memory next to the document. Every
+    /// check has passed when this returns: writing can fail only on I/O.
+    fn plan<'s>(
+        &'s self,
+        edits: &'s [Replacement],
+        metadata: Option<&MetaNode>,
+    ) -> Result<Plan<'s>, crate::error::FormatError> {
+        Ok(Plan::text(self.render(edits, metadata)?))
+    }
+}
+
+/// The output of [`Document::plan`].
+pub struct Plan<'s> {
+    body: PlanBody<'s>,
+    /// As [`Rendered::warnings`]; known before anything is written.
+    pub warnings: Vec<String>,
+}
+
+enum PlanBody<'s> {
+    Text(Zeroizing<String>),
+    Splice(crate::formats::splice::Spliced<'s>),
+}
+
+impl<'s> Plan<'s> {
+    /// Output that was assembled already.
+    pub fn text(rendered: Rendered) -> Plan<'s> {
+        Plan {
+            body: PlanBody::Text(Zeroizing::new(rendered.text)),
+            warnings: rendered.warnings,
+        }
+    }
+
+    /// Output that is assembled as it is written.
+    pub fn spliced(
+        spliced: crate::formats::splice::Spliced<'s>,
+        warnings: Vec<String>,
+    ) -> Plan<'s> {
+        Plan {
+            body: PlanBody::Splice(spliced),
+            warnings,
+        }
+    }
+
+    /// Write the output to `w`, which should buffer (pieces can be small).
+    pub fn write_to(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        match &self.body {
+            PlanBody::Text(t) => w.write_all(t.as_bytes()),
+            PlanBody::Splice(s) => s.write_to(w),
+        }
+    }
+
+    /// The output as one string.
+    pub fn into_rendered(self) -> Rendered {
+        let text = match self.body {
+            PlanBody::Text(mut t) => std::mem::take(&mut *t),
+            PlanBody::Splice(s) => s.into_string(),
+        };
+        Rendered {
+            text,
+            warnings: self.warnings,
+        }
+    }
 }
 
 /// Every `render` starts here: one edit per leaf, or nothing is written.

@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 use crate::crypto::aad;
 use crate::crypto::cipher::{DataKey, Decryptor, EncValue, Encryptor, Opened};
 use crate::crypto::mac::{self, MacHasher};
-use crate::document::{Decrypted, Document, LeafKind, Replacement, Value, ValueType};
+use crate::document::{Decrypted, Document, LeafKind, MetaNode, Replacement, Value, ValueType};
 use crate::error::{Error, display_path};
 use crate::metadata::{FORMAT_VERSION, KeyGroup, Metadata};
 use crate::rules::{CommentStack, Rule};
@@ -140,6 +140,52 @@ pub fn encrypt_with_stash(
     now: Timestamp,
     stash: &mut IvStash,
 ) -> Result<Output, Error> {
+    let enc = encrypt_edits(doc, key, key_groups, shamir_threshold, settings, now, stash)?;
+    let rendered = doc.render(&enc.edits, Some(&enc.metadata))?;
+    Ok(Output {
+        text: Zeroizing::new(rendered.text),
+        warnings: rendered.warnings,
+    })
+}
+
+/// What encrypting a document decided, before any text is produced: one
+/// replacement per leaf and the new metadata block. [`Document::plan`]
+/// turns it into output that can be written without assembling it first.
+pub struct Encrypted {
+    pub edits: Vec<Replacement>,
+    pub metadata: MetaNode,
+}
+
+/// [`encrypt`] without rendering: the caller plans and writes the output
+/// ([`Document::plan`]), so the encrypted text is never held whole.
+pub fn encrypt_parts(
+    doc: &dyn Document,
+    key: &DataKey,
+    key_groups: Vec<KeyGroup>,
+    shamir_threshold: Option<usize>,
+    settings: &EncryptSettings,
+    now: Timestamp,
+) -> Result<Encrypted, Error> {
+    encrypt_edits(
+        doc,
+        key,
+        key_groups,
+        shamir_threshold,
+        settings,
+        now,
+        &mut IvStash::off(),
+    )
+}
+
+fn encrypt_edits(
+    doc: &dyn Document,
+    key: &DataKey,
+    key_groups: Vec<KeyGroup>,
+    shamir_threshold: Option<usize>,
+    settings: &EncryptSettings,
+    now: Timestamp,
+    stash: &mut IvStash,
+) -> Result<Encrypted, Error> {
     if doc.metadata().is_some() {
         return Err(Error::AlreadyEncrypted);
     }
@@ -254,10 +300,9 @@ pub fn encrypt_with_stash(
     };
     let mut node = metadata.to_node();
     crate::integrity::seal(key, doc.leaves(), &edits, &mut node);
-    let rendered = doc.render(&edits, Some(&node))?;
-    Ok(Output {
-        text: Zeroizing::new(rendered.text),
-        warnings: rendered.warnings,
+    Ok(Encrypted {
+        edits,
+        metadata: node,
     })
 }
 
@@ -497,7 +542,7 @@ mod tests {
 
     use super::*;
     use crate::crypto::cipher;
-    use crate::document::{Leaf, MetaNode, Rendered};
+    use crate::document::{Leaf, Rendered};
     use crate::error::FormatError;
     use crate::metadata::AgeKey;
 

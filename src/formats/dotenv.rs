@@ -14,11 +14,11 @@
 use zeroize::Zeroizing;
 
 use crate::document::{
-    Decrypted, Document, Leaf, LeafKind, MetaNode, Rendered, Replacement, Value,
+    Decrypted, Document, Leaf, LeafKind, MetaNode, Plan, Rendered, Replacement, Value,
 };
 use crate::error::{FormatError, display_path};
 use crate::formats::flatten as flat;
-use crate::formats::splice::{Edit, splice};
+use crate::formats::splice::{Edit, Spliced};
 use crate::treepath::PathSeg;
 
 /// Keys with this prefix hold the flattened `sops` metadata.
@@ -195,6 +195,14 @@ impl Document for DotenvDocument<'_> {
         edits: &[Replacement],
         metadata: Option<&MetaNode>,
     ) -> Result<Rendered, FormatError> {
+        Ok(self.plan(edits, metadata)?.into_rendered())
+    }
+
+    fn plan<'s>(
+        &'s self,
+        edits: &'s [Replacement],
+        metadata: Option<&MetaNode>,
+    ) -> Result<Plan<'s>, FormatError> {
         crate::document::check_edit_count(edits, &self.leaves)?;
         let mut out = Vec::new();
         for (leaf, edit) in self.leaves.iter().zip(edits) {
@@ -252,10 +260,7 @@ impl Document for DotenvDocument<'_> {
         if let Some(m) = metadata {
             out.push(Edit::insert(self.src.len(), self.metadata_text(m)));
         }
-        Ok(Rendered {
-            text: splice(self.src, out)?,
-            warnings: Vec::new(),
-        })
+        Ok(Plan::spliced(Spliced::new(self.src, out)?, Vec::new()))
     }
 }
 

@@ -38,11 +38,11 @@ use std::ops::Range;
 use zeroize::Zeroizing;
 
 use crate::document::{
-    Decrypted, Document, Leaf, LeafKind, MetaNode, Rendered, Replacement, Value,
+    Decrypted, Document, Leaf, LeafKind, MetaNode, Plan, Rendered, Replacement, Value,
 };
 use crate::error::{FormatError, Location, display_path, exit};
 use crate::formats::flatten as flat;
-use crate::formats::splice::{Edit, splice};
+use crate::formats::splice::{Edit, Spliced};
 use crate::treepath::PathSeg;
 
 /// The section of keys written before any `[section]` header.
@@ -654,6 +654,14 @@ impl Document for IniDocument<'_> {
         edits: &[Replacement],
         metadata: Option<&MetaNode>,
     ) -> Result<Rendered, FormatError> {
+        Ok(self.plan(edits, metadata)?.into_rendered())
+    }
+
+    fn plan<'s>(
+        &'s self,
+        edits: &'s [Replacement],
+        metadata: Option<&MetaNode>,
+    ) -> Result<Plan<'s>, FormatError> {
         crate::document::check_edit_count(edits, &self.leaves)?;
         let mut out = Vec::new();
         for (i, (leaf, edit)) in self.leaves.iter().zip(edits).enumerate() {
@@ -697,10 +705,7 @@ impl Document for IniDocument<'_> {
         if let Some(m) = metadata {
             out.push(Edit::insert(self.src.len(), self.metadata_text(m)?));
         }
-        Ok(Rendered {
-            text: splice(self.src, out)?,
-            warnings: Vec::new(),
-        })
+        Ok(Plan::spliced(Spliced::new(self.src, out)?, Vec::new()))
     }
 }
 

@@ -18,10 +18,10 @@ mod parse;
 mod tests;
 
 use crate::document::{
-    Decrypted, Document, Leaf, LeafKind, MetaNode, Rendered, Replacement, Span, Value,
+    Decrypted, Document, Leaf, LeafKind, MetaNode, Plan, Rendered, Replacement, Span, Value,
 };
 use crate::error::{FormatError, display_path};
-use crate::formats::splice::{Edit, splice};
+use crate::formats::splice::{Edit, Spliced};
 use crate::value::go_float;
 
 use parse::{Layout, Parser, SopsMember, is_json_number, number_value};
@@ -381,6 +381,14 @@ impl Document for JsonDocument<'_> {
         edits: &[Replacement],
         metadata: Option<&MetaNode>,
     ) -> Result<Rendered, FormatError> {
+        Ok(self.plan(edits, metadata)?.into_rendered())
+    }
+
+    fn plan<'s>(
+        &'s self,
+        edits: &'s [Replacement],
+        metadata: Option<&MetaNode>,
+    ) -> Result<Plan<'s>, FormatError> {
         crate::document::check_edit_count(edits, &self.leaves)?;
         let removal = self.sops_removal();
         let mut out = Vec::new();
@@ -470,9 +478,6 @@ impl Document for JsonDocument<'_> {
         if let Some(m) = metadata {
             out.push(self.metadata_insertion(m)?);
         }
-        Ok(Rendered {
-            text: splice(self.src, out)?,
-            warnings: Vec::new(),
-        })
+        Ok(Plan::spliced(Spliced::new(self.src, out)?, Vec::new()))
     }
 }

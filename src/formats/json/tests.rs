@@ -1,6 +1,7 @@
 use super::*;
 use crate::document::ValueType;
 use crate::error::Location;
+use crate::formats::splice::splice;
 use crate::formats::test_support::fake_enc;
 use crate::value::plaintext_for;
 

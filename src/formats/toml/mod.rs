@@ -42,10 +42,10 @@ mod parse;
 mod tests;
 
 use crate::document::{
-    Decrypted, Document, Leaf, LeafKind, MetaNode, Rendered, Replacement, Span, Value,
+    Decrypted, Document, Leaf, LeafKind, MetaNode, Plan, Rendered, Replacement, Span, Value,
 };
 use crate::error::{FormatError, display_path};
-use crate::formats::splice::{Edit, splice};
+use crate::formats::splice::{Edit, Spliced};
 use crate::value::{Timestamp, go_float};
 
 pub struct TomlDocument<'a> {
@@ -361,6 +361,14 @@ impl Document for TomlDocument<'_> {
         edits: &[Replacement],
         metadata: Option<&MetaNode>,
     ) -> Result<Rendered, FormatError> {
+        Ok(self.plan(edits, metadata)?.into_rendered())
+    }
+
+    fn plan<'s>(
+        &'s self,
+        edits: &'s [Replacement],
+        metadata: Option<&MetaNode>,
+    ) -> Result<Plan<'s>, FormatError> {
         crate::document::check_edit_count(edits, &self.leaves)?;
         let mut out = Vec::new();
         let mut warnings = Vec::new();
@@ -459,10 +467,7 @@ impl Document for TomlDocument<'_> {
         } else if let Some(r) = removal {
             out.push(Edit::new(r, ""));
         }
-        Ok(Rendered {
-            text: splice(self.src, out)?,
-            warnings,
-        })
+        Ok(Plan::spliced(Spliced::new(self.src, out)?, warnings))
     }
 }
 

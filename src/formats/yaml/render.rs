@@ -3,21 +3,21 @@
 
 use super::emit::{self, double_quote, plain_or_quoted, same_value, single_quote};
 use super::parse::{ALIAS_TAG, Block, Chomp, Info, Parsed, Style};
-use crate::document::{Decrypted, LeafKind, MetaNode, Rendered, Replacement, Span, Value};
+use crate::document::{Decrypted, LeafKind, MetaNode, Plan, Replacement, Span, Value};
 use crate::error::{FormatError, display_path};
-use crate::formats::splice::{Edit, splice};
+use crate::formats::splice::{Edit, Spliced, splice};
 
 struct Ctx<'a> {
     src: &'a str,
     nl: &'static str,
 }
 
-pub fn render(
-    src: &str,
-    p: &Parsed,
-    edits: &[Replacement],
+pub fn plan<'s>(
+    src: &'s str,
+    p: &'s Parsed,
+    edits: &'s [Replacement],
     metadata: Option<&MetaNode>,
-) -> Result<Rendered, FormatError> {
+) -> Result<Plan<'s>, FormatError> {
     crate::document::check_edit_count(edits, &p.leaves)?;
     // CRLF only when every line break of the file is CRLF. Usually the
     // first line already says no, so the whole text is not scanned.
@@ -201,16 +201,11 @@ pub fn render(
             }
         }
     }
-    let mut text = splice(src, out)?;
+    let mut spliced = Spliced::new(src, out)?;
     if eat_nl && metadata.is_none() {
-        let n = if text.ends_with("\r\n") {
-            2
-        } else {
-            usize::from(text.ends_with('\n'))
-        };
-        text.truncate(text.len() - n);
+        spliced = spliced.drop_final_newline();
     }
-    Ok(Rendered { text, warnings })
+    Ok(Plan::spliced(spliced, warnings))
 }
 
 /// The value a leaf will hold after rendering.
