@@ -207,13 +207,13 @@ fn encrypt_edits(
             LeafKind::Structure(_) => continue,
             LeafKind::Comment(text) => {
                 stack.push_comment(leaf.depth, text);
-                if text.is_empty() || !settings.rule.should_encrypt(&leaf.path, &stack, true) {
+                if text.is_empty() || !settings.rule.should_encrypt(&leaf.path(), &stack, true) {
                     continue;
                 }
                 (value::Text::Borrowed(text.as_str()), ValueType::Comment)
             }
             LeafKind::Scalar { value, source } => {
-                let encrypt = settings.rule.should_encrypt(&leaf.path, &stack, false);
+                let encrypt = settings.rule.should_encrypt(&leaf.path(), &stack, false);
                 stack.finish_item(leaf.depth);
                 if encrypt || !settings.mac_only_encrypted {
                     hasher.update(value::canonical_text(value).as_bytes());
@@ -240,7 +240,7 @@ fn encrypt_edits(
         }
         todo[i] = true;
         if !stash.off {
-            aad::write_for_path(&leaf.path, &mut aad);
+            aad::write_for_path(&leaf.path(), &mut aad);
             if let Some(iv) = stash.take(&aad, plaintext.1, plaintext.0.as_bytes()) {
                 kept_ivs.insert(i, iv);
             }
@@ -272,7 +272,7 @@ fn encrypt_edits(
             if plaintext.is_empty() {
                 continue;
             }
-            aad::write_for_path(&leaf.path, &mut aad);
+            aad::write_for_path(&leaf.path(), &mut aad);
             let (bytes, aad) = (plaintext.as_bytes(), aad.as_bytes());
             let kept = if kept_ivs.is_empty() {
                 None
@@ -404,7 +404,7 @@ pub fn decrypt_leaves_with_stash(
                 _ => continue,
             };
             if EncValue::looks_encrypted(text) {
-                aad::write_for_path(&leaf.path, &mut aad);
+                aad::write_for_path(&leaf.path(), &mut aad);
                 *slot = dec.open(text, aad.as_bytes());
             }
         }
@@ -423,7 +423,7 @@ pub fn decrypt_leaves_with_stash(
         }
         stack.enter(leaf.depth);
         if !stash.off {
-            aad::write_for_path(&leaf.path, &mut aad);
+            aad::write_for_path(&leaf.path(), &mut aad);
         }
         let edit = match &leaf.kind {
             LeafKind::Structure(_) => Replacement::Keep,
@@ -441,7 +441,7 @@ pub fn decrypt_leaves_with_stash(
                     Err(_) => {
                         warnings.push(format!(
                             "a comment in {} could not be decrypted and was kept as it is",
-                            display_path(&leaf.path)
+                            display_path(&leaf.path())
                         ));
                         stack.push_comment(leaf.depth, text);
                         Replacement::Keep
@@ -453,13 +453,13 @@ pub fn decrypt_leaves_with_stash(
                 }
             },
             LeafKind::Scalar { value, .. } => {
-                let encrypted = meta.rule.should_encrypt(&leaf.path, &stack, false);
+                let encrypted = meta.rule.should_encrypt(&leaf.path(), &stack, false);
                 stack.finish_item(leaf.depth);
                 match (encrypted, value) {
                     (true, Value::Str(s)) if s.is_empty() => Replacement::Keep,
                     (true, Value::Str(_)) => {
                         let fail = |reason: String| Error::DecryptValue {
-                            path: display_path(&leaf.path),
+                            path: display_path(&leaf.path()),
                             reason,
                         };
                         let ev = opened.ok_or_else(|| {
@@ -487,7 +487,7 @@ pub fn decrypt_leaves_with_stash(
                     }
                     (true, _) => {
                         return Err(Error::DecryptValue {
-                            path: display_path(&leaf.path),
+                            path: display_path(&leaf.path()),
                             reason: "the value should be encrypted but is not an ENC[...] value"
                                 .into(),
                         });
@@ -571,13 +571,11 @@ mod tests {
     }
 
     fn leaf(path: &[&str], depth: usize, kind: LeafKind) -> Leaf {
-        Leaf {
-            path: path.iter().map(|s| s.to_string()).collect(),
-            loc: vec![],
-            depth,
-            kind,
-            span: Some(0..0),
-        }
+        let loc = path
+            .iter()
+            .map(|k| crate::treepath::PathSeg::Key(k.to_string()))
+            .collect();
+        Leaf::new(loc, depth, kind, Some(0..0))
     }
 
     fn scalar(v: Value, source: Option<&str>) -> LeafKind {
@@ -714,7 +712,7 @@ mod tests {
         // Renaming the unencrypted key keeps AAD (not used) and MAC intact.
         let mut renamed = without_auth(&enc);
         renamed.metadata = enc.metadata.clone();
-        renamed.leaves[4].path = vec!["y_unencrypted".into()];
+        renamed.leaves[4].loc = vec![crate::treepath::PathSeg::Key("y_unencrypted".into())];
         assert!(
             decrypt_leaves(
                 &without_auth(&renamed),

@@ -50,13 +50,12 @@ impl<'a> DotenvDocument<'a> {
                 // Blank lines carry nothing; sops drops them, shroud keeps
                 // them as they are.
             } else if let Some(text) = line.strip_prefix('#') {
-                leaves.push(Leaf {
-                    path: Vec::new(),
-                    loc: Vec::new(),
-                    depth: 0,
-                    kind: LeafKind::Comment(Zeroizing::new(text.to_string())),
-                    span: Some(start + 1..end),
-                });
+                leaves.push(Leaf::new(
+                    Vec::new(),
+                    0,
+                    LeafKind::Comment(Zeroizing::new(text.to_string())),
+                    Some(start + 1..end),
+                ));
             } else {
                 let Some(eq) = line.find('=') else {
                     let hint = if line == "\r" {
@@ -76,16 +75,15 @@ impl<'a> DotenvDocument<'a> {
                     meta_entries.push((flat_key, raw, start));
                     meta_lines.push(start..next.min(src.len()));
                 } else {
-                    leaves.push(Leaf {
-                        path: vec![key.to_string()],
-                        loc: vec![PathSeg::Key(key.to_string())],
-                        depth: 0,
-                        kind: LeafKind::Scalar {
+                    leaves.push(Leaf::new(
+                        vec![PathSeg::Key(key.to_string())],
+                        0,
+                        LeafKind::Scalar {
                             value: Value::Str(Zeroizing::new(flat::unescape_newlines(raw))),
                             source: None,
                         },
-                        span: Some(start + eq + 1..end),
-                    });
+                        Some(start + eq + 1..end),
+                    ));
                 }
             }
             start = next;
@@ -219,7 +217,7 @@ impl Document for DotenvDocument<'_> {
                 Replacement::Decrypted(Decrypted::Scalar { text, .. }) => {
                     if leaf.is_comment() {
                         return Err(FormatError::CannotRepresent {
-                            path: display_path(&leaf.path),
+                            path: display_path(&leaf.path()),
                             format: "dotenv",
                             reason: "a comment decrypted to a value".into(),
                         });
@@ -229,7 +227,7 @@ impl Document for DotenvDocument<'_> {
                 Replacement::Decrypted(Decrypted::Comment(text)) => {
                     if !leaf.is_comment() || text.contains('\n') {
                         return Err(FormatError::CannotRepresent {
-                            path: display_path(&leaf.path),
+                            path: display_path(&leaf.path()),
                             format: "dotenv",
                             reason: "a dotenv comment is one line".into(),
                         });

@@ -259,25 +259,23 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn comment_leaf(&mut self, section: &str, span: Range<usize>) {
-        self.leaves.push(Leaf {
-            path: vec![section.to_string()],
-            loc: vec![PathSeg::Key(section.to_string())],
-            depth: 1,
-            kind: LeafKind::Comment(Zeroizing::new(self.src[span.clone()].to_string())),
-            span: Some(span),
-        });
+        self.leaves.push(Leaf::new(
+            vec![PathSeg::Key(section.to_string())],
+            1,
+            LeafKind::Comment(Zeroizing::new(self.src[span.clone()].to_string())),
+            Some(span),
+        ));
         self.values.push(None);
     }
 
     /// A section without keys: a structure leaf on its name.
     fn empty_map(&mut self, section: &str, span: Range<usize>) {
-        self.leaves.push(Leaf {
-            path: vec![section.to_string()],
-            loc: vec![PathSeg::Key(section.to_string())],
-            depth: 1,
-            kind: LeafKind::Structure(crate::document::Shape::EmptyMap),
-            span: Some(span),
-        });
+        self.leaves.push(Leaf::new(
+            vec![PathSeg::Key(section.to_string())],
+            1,
+            LeafKind::Structure(crate::document::Shape::EmptyMap),
+            Some(span),
+        ));
         self.values.push(None);
     }
 
@@ -437,16 +435,15 @@ impl<'a> IniDocument<'a> {
                 });
             }
             empty_section = None;
-            p.leaves.push(Leaf {
-                path: vec![section.clone(), key.clone()],
-                loc: vec![PathSeg::Key(section.clone()), PathSeg::Key(key)],
-                depth: 1,
-                kind: LeafKind::Scalar {
+            p.leaves.push(Leaf::new(
+                vec![PathSeg::Key(section.clone()), PathSeg::Key(key)],
+                1,
+                LeafKind::Scalar {
                     value: Value::Str(Zeroizing::new(src[v.span.clone()].to_string())),
                     source: None,
                 },
-                span: Some(v.span),
-            });
+                Some(v.span),
+            ));
             p.values.push(Some(ValueInfo {
                 start: value_at,
                 next: v.next,
@@ -586,7 +583,7 @@ impl<'a> IniDocument<'a> {
             return Ok(Edit::new(span, text));
         }
         let token = token_for(text).ok_or_else(|| FormatError::CannotRepresent {
-            path: display_path(&leaf.path),
+            path: display_path(&leaf.path()),
             format: "ini",
             reason: "the value cannot be quoted so that go-ini reads it back".into(),
         })?;
@@ -673,7 +670,7 @@ impl Document for IniDocument<'_> {
                 Replacement::Decrypted(Decrypted::Comment(text)) if comment => {
                     if !comment_fits(text) {
                         return Err(FormatError::CannotRepresent {
-                            path: display_path(&leaf.path),
+                            path: display_path(&leaf.path()),
                             format: "ini",
                             reason: "a comment line break not followed by a comment marker".into(),
                         });
@@ -682,7 +679,7 @@ impl Document for IniDocument<'_> {
                 }
                 Replacement::Decrypted(_) => {
                     return Err(FormatError::CannotRepresent {
-                        path: display_path(&leaf.path),
+                        path: display_path(&leaf.path()),
                         format: "ini",
                         reason: "a comment and a value cannot stand in for each other".into(),
                     });

@@ -347,7 +347,7 @@ fn push_scalar_token(
                 out.push_str(&go_float(*f));
             } else {
                 return Err(FormatError::CannotRepresent {
-                    path: display_path(&leaf.path),
+                    path: display_path(&leaf.path()),
                     format: "json",
                     reason: "JSON has no infinity or NaN".into(),
                 });
@@ -461,7 +461,7 @@ impl Document for JsonDocument<'_> {
                 }
                 Replacement::Decrypted(Decrypted::Comment(_)) => {
                     return Err(FormatError::CannotRepresent {
-                        path: display_path(&leaf.path),
+                        path: display_path(&leaf.path()),
                         format: "json",
                         reason: "JSON has no comments".into(),
                     });

@@ -404,7 +404,7 @@ impl Document for TomlDocument<'_> {
                         .any(|ch| ch.is_control() && ch != '\t' && (ch as u32) < 0x80)
                     {
                         return Err(FormatError::CannotRepresent {
-                            path: display_path(&leaf.path),
+                            path: display_path(&leaf.path()),
                             format: "toml",
                             reason: "a comment cannot hold a line break or control character"
                                 .into(),
@@ -434,14 +434,14 @@ impl Document for TomlDocument<'_> {
                             {
                                 warnings.push(format!(
                                     "the value at {} was a date or time but decrypted to a string; it is written as a string",
-                                    display_path(&leaf.path)
+                                    display_path(&leaf.path())
                                 ));
                             }
                             scalar_token(value, text, style)?
                         }
                         Decrypted::Comment(_) => {
                             return Err(FormatError::CannotRepresent {
-                                path: display_path(&leaf.path),
+                                path: display_path(&leaf.path()),
                                 format: "toml",
                                 reason: "a value decrypted to a comment".into(),
                             });
@@ -450,7 +450,7 @@ impl Document for TomlDocument<'_> {
                 }
                 (LeafKind::Comment(_), Replacement::Decrypted(Decrypted::Scalar { .. })) => {
                     return Err(FormatError::CannotRepresent {
-                        path: display_path(&leaf.path),
+                        path: display_path(&leaf.path()),
                         format: "toml",
                         reason: "a comment decrypted to a value".into(),
                     });

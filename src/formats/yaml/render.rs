@@ -119,7 +119,7 @@ pub fn plan<'s>(
                 _ => {
                     warnings.push(format!(
                         "a comment at {} was stored as a value and is kept as a string",
-                        display_path(&leaf.path)
+                        display_path(&leaf.path())
                     ));
                     let t = format!("#{}", text.as_str());
                     let v = Value::str(t.as_str());
@@ -445,12 +445,10 @@ fn expand_alias(
     let alias = &p.aliases[ai];
     let a = &p.anchors[alias.anchor];
     let cannot = |reason: &str| FormatError::CannotRepresent {
-        path: display_path(
-            p.leaves
-                .get(alias.leaves.start)
-                .map(|l| l.path.as_slice())
-                .unwrap_or(&[]),
-        ),
+        path: p
+            .leaves
+            .get(alias.leaves.start)
+            .map_or_else(|| display_path(&[] as &[&str]), |l| display_path(&l.path())),
         format: "yaml",
         reason: reason.to_string(),
     };
