@@ -13,7 +13,9 @@ use zeroize::Zeroizing;
 use crate::crypto::aad;
 use crate::crypto::cipher::{DataKey, Decryptor, EncValue, Encryptor, Opened};
 use crate::crypto::mac::{self, MacHasher};
-use crate::document::{Decrypted, Document, LeafKind, MetaNode, Replacement, Value, ValueType};
+use crate::document::{
+    Decrypted, Document, Leaf, LeafKind, MetaNode, Replacement, Value, ValueType,
+};
 use crate::error::{Error, display_path};
 use crate::metadata::{FORMAT_VERSION, KeyGroup, Metadata};
 use crate::rules::{CommentStack, Rule};
@@ -384,31 +386,14 @@ pub fn decrypt_leaves_with_stash(
     stash: &mut IvStash,
 ) -> Result<(Vec<Replacement>, Vec<String>), Error> {
     let leaves = doc.leaves();
-    // First pass, split across the cores: open every value and comment that
-    // looks encrypted. Which of them the rules really mark as encrypted can
-    // depend on decrypted comments above them, so that is decided after, in
-    // order; a value opened here that turns out to be clear is just dropped.
+    // A window of leaves at a time: first, split across the cores, open
+    // every value and comment in it that looks encrypted (`open_window`);
+    // then, in order, decide what each leaf becomes. Which values the rules
+    // really mark as encrypted can depend on decrypted comments above them,
+    // so that is decided in the ordered pass; a value opened that turns out
+    // to be clear is just dropped. Windows keep the opened values of only
+    // part of the file in memory at once.
     let mut opened: Vec<Option<Opened<'_>>> = Vec::new();
-    opened.resize_with(leaves.len(), || None);
-    crate::par::for_each_chunk(&mut opened, |first, chunk| {
-        let dec = Decryptor::new(key);
-        let mut aad = String::new();
-        for (j, slot) in chunk.iter_mut().enumerate() {
-            let leaf = &leaves[first + j];
-            let text = match &leaf.kind {
-                LeafKind::Comment(text) => text.as_str(),
-                LeafKind::Scalar {
-                    value: Value::Str(s),
-                    ..
-                } => s.as_str(),
-                _ => continue,
-            };
-            if EncValue::looks_encrypted(text) {
-                aad::write_for_path(&leaf.path(), &mut aad);
-                *slot = dec.open(text, aad.as_bytes());
-            }
-        }
-    });
 
     let mut hasher = MacHasher::new(meta.mac_only_encrypted);
     let mut stack = CommentStack::default();
@@ -416,7 +401,12 @@ pub fn decrypt_leaves_with_stash(
     let mut edits = Vec::with_capacity(leaves.len());
     let mut aad = String::new();
 
-    for (leaf, opened) in leaves.iter().zip(opened) {
+    for (i, leaf) in leaves.iter().enumerate() {
+        if i % DECRYPT_WINDOW == 0 {
+            let end = leaves.len().min(i + DECRYPT_WINDOW);
+            open_window(key, &leaves[i..end], &mut opened);
+        }
+        let opened = opened[i % DECRYPT_WINDOW].take();
         if matches!(leaf.kind, LeafKind::Structure(_)) {
             edits.push(Replacement::Keep);
             continue;
@@ -520,6 +510,37 @@ pub fn decrypt_leaves_with_stash(
     Ok((edits, warnings))
 }
 
+/// How many leaves [`decrypt_leaves`] opens at once: enough for every core
+/// to get a few thousand, small enough that the opened values of a big
+/// file are never all held at once.
+const DECRYPT_WINDOW: usize = 16 * 1024;
+
+/// Open (decrypt and authenticate) every leaf of `window` that looks
+/// encrypted, into `opened[i]` for `window[i]`, split across the cores.
+fn open_window<'a>(key: &DataKey, window: &'a [Leaf], opened: &mut Vec<Option<Opened<'a>>>) {
+    opened.clear();
+    opened.resize_with(window.len(), || None);
+    crate::par::for_each_chunk(opened, |first, chunk| {
+        let dec = Decryptor::new(key);
+        let mut aad = String::new();
+        for (j, slot) in chunk.iter_mut().enumerate() {
+            let leaf = &window[first + j];
+            let text = match &leaf.kind {
+                LeafKind::Comment(text) => text.as_str(),
+                LeafKind::Scalar {
+                    value: Value::Str(s),
+                    ..
+                } => s.as_str(),
+                _ => continue,
+            };
+            if EncValue::looks_encrypted(text) {
+                aad::write_for_path(&leaf.path(), &mut aad);
+                *slot = dec.open(text, aad.as_bytes());
+            }
+        }
+    });
+}
+
 /// Decrypt a document to its plaintext text.
 pub fn decrypt(
     doc: &dyn Document,
@@ -542,7 +563,7 @@ mod tests {
 
     use super::*;
     use crate::crypto::cipher;
-    use crate::document::{Leaf, Rendered};
+    use crate::document::Rendered;
     use crate::error::FormatError;
     use crate::metadata::AgeKey;
 
@@ -775,6 +796,49 @@ mod tests {
         assert_eq!(warnings.len(), 2);
         assert!(warnings[0].contains("--ignore-mac"));
         assert_eq!(warnings[1], crate::integrity::ABSENT_WARNING);
+    }
+
+    /// Decryption opens a window of leaves at a time: values on both sides
+    /// of a window's edge, and a comment rule that reaches across it, come
+    /// out as they went in.
+    #[test]
+    fn decrypts_across_windows() {
+        let n = DECRYPT_WINDOW * 2 + 3;
+        let mut leaves = Vec::with_capacity(n);
+        for i in 0..n {
+            if i == DECRYPT_WINDOW - 1 {
+                let text = Zeroizing::new(" sops:enc".to_string());
+                leaves.push(leaf(&[], 0, LeafKind::Comment(text)));
+            } else {
+                leaves.push(leaf(
+                    &[&format!("k{i}")],
+                    0,
+                    scalar(Value::str(format!("v{i}")), None),
+                ));
+            }
+        }
+        let settings = EncryptSettings {
+            rule: Rule::from_field("encrypted_comment_regex", "sops:enc").unwrap(),
+            ..EncryptSettings::default()
+        };
+        let enc = encrypt_fake(leaves, &settings);
+        // Only the value right after the marker comment was encrypted.
+        let is_enc = |i: usize| matches!(&enc.leaves[i].kind, LeafKind::Scalar { value: Value::Str(s), .. } if s.starts_with("ENC["));
+        assert!(is_enc(DECRYPT_WINDOW));
+        assert!(!is_enc(DECRYPT_WINDOW - 2) && !is_enc(DECRYPT_WINDOW + 1));
+        let meta = metadata(&enc).unwrap();
+        let (edits, _) = decrypt_leaves(&enc, &meta, &key(), DecryptOptions::default()).unwrap();
+        assert_eq!(edits.len(), n);
+        for (i, e) in edits.iter().enumerate() {
+            match e {
+                Replacement::Decrypted(Decrypted::Scalar { text, .. }) => {
+                    assert_eq!(i, DECRYPT_WINDOW);
+                    assert_eq!(text.as_str(), format!("v{i}"));
+                }
+                Replacement::Keep => assert_ne!(i, DECRYPT_WINDOW),
+                other => panic!("leaf {i}: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -202,7 +202,8 @@ impl Document for DotenvDocument<'_> {
         metadata: Option<&MetaNode>,
     ) -> Result<Plan<'s>, FormatError> {
         crate::document::check_edit_count(edits, &self.leaves)?;
-        let mut out = Vec::new();
+        // About one edit per leaf, sized once (see yaml/render.rs).
+        let mut out = Vec::with_capacity(self.leaves.len() + 2);
         for (leaf, edit) in self.leaves.iter().zip(edits) {
             let text = match edit {
                 Replacement::Keep => continue,

@@ -660,7 +660,8 @@ impl Document for IniDocument<'_> {
         metadata: Option<&MetaNode>,
     ) -> Result<Plan<'s>, FormatError> {
         crate::document::check_edit_count(edits, &self.leaves)?;
-        let mut out = Vec::new();
+        // About one edit per leaf, sized once (see yaml/render.rs).
+        let mut out = Vec::with_capacity(self.leaves.len() + 2);
         for (i, (leaf, edit)) in self.leaves.iter().zip(edits).enumerate() {
             let comment = leaf.is_comment();
             let text: &str = match edit {

@@ -391,7 +391,8 @@ impl Document for JsonDocument<'_> {
     ) -> Result<Plan<'s>, FormatError> {
         crate::document::check_edit_count(edits, &self.leaves)?;
         let removal = self.sops_removal();
-        let mut out = Vec::new();
+        // About one edit per leaf, sized once (see yaml/render.rs).
+        let mut out = Vec::with_capacity(self.leaves.len() + 2);
         let mut run: Option<Run> = None;
         for (leaf, edit) in self.leaves.iter().zip(edits) {
             if matches!(edit, Replacement::Keep) {

@@ -370,7 +370,8 @@ impl Document for TomlDocument<'_> {
         metadata: Option<&MetaNode>,
     ) -> Result<Plan<'s>, FormatError> {
         crate::document::check_edit_count(edits, &self.leaves)?;
-        let mut out = Vec::new();
+        // About one edit per leaf, sized once (see yaml/render.rs).
+        let mut out = Vec::with_capacity(self.leaves.len() + 2);
         let mut warnings = Vec::new();
         for (leaf, edit) in self.leaves.iter().zip(edits) {
             if matches!(edit, Replacement::Keep) {

@@ -33,7 +33,9 @@ pub fn plan<'s>(
         _ => "\n",
     };
     let cx = Ctx { src, nl };
-    let mut out: Vec<Edit> = Vec::new();
+    // About one edit per leaf: sized once rather than grown by doubling,
+    // which copies the list and leaves up to half of it unused.
+    let mut out: Vec<Edit> = Vec::with_capacity(p.leaves.len() + 2 * p.docs.len() + 2);
     let mut warnings = Vec::new();
 
     // Nodes shroud wrote for an expanded alias: back to `*name` when they
