@@ -119,11 +119,11 @@ pub enum Shape {
 /// One visited item of the document, in SOPS walk order.
 #[derive(Clone, Debug)]
 pub struct Leaf {
-    /// Map keys from the document root. List indices are never part of it:
-    /// that is the SOPS rule for the AAD, see [`crate::crypto::aad`].
-    pub path: Vec<String>,
     /// The full location from the document root: map keys and list
     /// indices, as `--extract` and `set` paths name it (`["a"][0]["b"]`).
+    /// The key path ([`Leaf::path`]) is derived from it rather than kept
+    /// as a second copy of every key: on a 100,000-value file the copy was
+    /// a tenth of the peak memory.
     pub loc: Vec<crate::treepath::PathSeg>,
     /// Container nesting depth (maps and lists both count). Used only for the
     /// comment-regex rules, whose comment stack is kept per nesting level.
@@ -138,8 +138,122 @@ pub struct Leaf {
 }
 
 impl Leaf {
+    /// The one way formats build a leaf.
+    pub fn new(
+        loc: Vec<crate::treepath::PathSeg>,
+        depth: usize,
+        kind: LeafKind,
+        span: Option<Span>,
+    ) -> Leaf {
+        Leaf {
+            loc,
+            depth,
+            kind,
+            span,
+        }
+    }
+
+    /// Map keys from the document root: the location without its list
+    /// indices. That is the SOPS rule for the AAD, see
+    /// [`crate::crypto::aad`], and what the encryption rules match.
+    pub fn path(&self) -> KeyPath<'_> {
+        KeyPath(&self.loc)
+    }
+
     pub fn is_comment(&self) -> bool {
         matches!(self.kind, LeafKind::Comment(_))
+    }
+}
+
+/// The map keys of a location, borrowed from it (see [`Leaf::path`]).
+#[derive(Clone, Copy)]
+pub struct KeyPath<'a>(&'a [crate::treepath::PathSeg]);
+
+impl<'a> KeyPath<'a> {
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &'a str> + Clone + 'a {
+        self.0.iter().filter_map(|seg| match seg {
+            crate::treepath::PathSeg::Key(k) => Some(k.as_str()),
+            crate::treepath::PathSeg::Index(_) => None,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.iter().next().is_none()
+    }
+
+    pub fn last(&self) -> Option<&'a str> {
+        self.iter().next_back()
+    }
+
+    pub fn to_vec(&self) -> Vec<String> {
+        self.iter().map(str::to_string).collect()
+    }
+
+    pub fn join(&self, sep: &str) -> String {
+        self.iter().collect::<Vec<_>>().join(sep)
+    }
+}
+
+impl PartialEq for KeyPath<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl<S: AsRef<str>> PartialEq<[S]> for KeyPath<'_> {
+    fn eq(&self, other: &[S]) -> bool {
+        self.iter().eq(other.iter().map(|s| s.as_ref()))
+    }
+}
+
+impl<S: AsRef<str>, const N: usize> PartialEq<[S; N]> for KeyPath<'_> {
+    fn eq(&self, other: &[S; N]) -> bool {
+        *self == other[..]
+    }
+}
+
+impl<S: AsRef<str>> PartialEq<Vec<S>> for KeyPath<'_> {
+    fn eq(&self, other: &Vec<S>) -> bool {
+        *self == other[..]
+    }
+}
+
+impl fmt::Debug for KeyPath<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// A sequence of map keys: a [`KeyPath`], or keys held as strings.
+pub trait Keys {
+    fn keys(&self) -> impl Iterator<Item = &str> + Clone;
+}
+
+impl Keys for KeyPath<'_> {
+    fn keys(&self) -> impl Iterator<Item = &str> + Clone {
+        self.iter()
+    }
+}
+
+impl<S: AsRef<str>> Keys for [S] {
+    fn keys(&self) -> impl Iterator<Item = &str> + Clone {
+        self.iter().map(|s| s.as_ref())
+    }
+}
+
+impl<S: AsRef<str>> Keys for Vec<S> {
+    fn keys(&self) -> impl Iterator<Item = &str> + Clone {
+        self.iter().map(|s| s.as_ref())
+    }
+}
+
+impl<S: AsRef<str>, const N: usize> Keys for [S; N] {
+    fn keys(&self) -> impl Iterator<Item = &str> + Clone {
+        self.iter().map(|s| s.as_ref())
     }
 }
 
@@ -210,6 +324,71 @@ pub trait Document {
         edits: &[Replacement],
         metadata: Option<&MetaNode>,
     ) -> Result<Rendered, crate::error::FormatError>;
+
+    /// What [`Document::render`] would produce, checked but not assembled,
+    /// so that it can be written out piece by piece ([`Plan::write_to`])
+    /// instead of being held whole in memory next to the document. Every
+    /// check has passed when this returns: writing can fail only on I/O.
+    fn plan<'s>(
+        &'s self,
+        edits: &'s [Replacement],
+        metadata: Option<&MetaNode>,
+    ) -> Result<Plan<'s>, crate::error::FormatError> {
+        Ok(Plan::text(self.render(edits, metadata)?))
+    }
+}
+
+/// The output of [`Document::plan`].
+pub struct Plan<'s> {
+    body: PlanBody<'s>,
+    /// As [`Rendered::warnings`]; known before anything is written.
+    pub warnings: Vec<String>,
+}
+
+enum PlanBody<'s> {
+    Text(Zeroizing<String>),
+    Splice(crate::formats::splice::Spliced<'s>),
+}
+
+impl<'s> Plan<'s> {
+    /// Output that was assembled already.
+    pub fn text(rendered: Rendered) -> Plan<'s> {
+        Plan {
+            body: PlanBody::Text(Zeroizing::new(rendered.text)),
+            warnings: rendered.warnings,
+        }
+    }
+
+    /// Output that is assembled as it is written.
+    pub fn spliced(
+        spliced: crate::formats::splice::Spliced<'s>,
+        warnings: Vec<String>,
+    ) -> Plan<'s> {
+        Plan {
+            body: PlanBody::Splice(spliced),
+            warnings,
+        }
+    }
+
+    /// Write the output to `w`, which should buffer (pieces can be small).
+    pub fn write_to(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        match &self.body {
+            PlanBody::Text(t) => w.write_all(t.as_bytes()),
+            PlanBody::Splice(s) => s.write_to(w),
+        }
+    }
+
+    /// The output as one string.
+    pub fn into_rendered(self) -> Rendered {
+        let text = match self.body {
+            PlanBody::Text(mut t) => std::mem::take(&mut *t),
+            PlanBody::Splice(s) => s.into_string(),
+        };
+        Rendered {
+            text,
+            warnings: self.warnings,
+        }
+    }
 }
 
 /// Every `render` starts here: one edit per leaf, or nothing is written.

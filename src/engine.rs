@@ -13,7 +13,9 @@ use zeroize::Zeroizing;
 use crate::crypto::aad;
 use crate::crypto::cipher::{DataKey, Decryptor, EncValue, Encryptor, Opened};
 use crate::crypto::mac::{self, MacHasher};
-use crate::document::{Decrypted, Document, LeafKind, Replacement, Value, ValueType};
+use crate::document::{
+    Decrypted, Document, Leaf, LeafKind, MetaNode, Replacement, Value, ValueType,
+};
 use crate::error::{Error, display_path};
 use crate::metadata::{FORMAT_VERSION, KeyGroup, Metadata};
 use crate::rules::{CommentStack, Rule};
@@ -140,6 +142,52 @@ pub fn encrypt_with_stash(
     now: Timestamp,
     stash: &mut IvStash,
 ) -> Result<Output, Error> {
+    let enc = encrypt_edits(doc, key, key_groups, shamir_threshold, settings, now, stash)?;
+    let rendered = doc.render(&enc.edits, Some(&enc.metadata))?;
+    Ok(Output {
+        text: Zeroizing::new(rendered.text),
+        warnings: rendered.warnings,
+    })
+}
+
+/// What encrypting a document decided, before any text is produced: one
+/// replacement per leaf and the new metadata block. [`Document::plan`]
+/// turns it into output that can be written without assembling it first.
+pub struct Encrypted {
+    pub edits: Vec<Replacement>,
+    pub metadata: MetaNode,
+}
+
+/// [`encrypt`] without rendering: the caller plans and writes the output
+/// ([`Document::plan`]), so the encrypted text is never held whole.
+pub fn encrypt_parts(
+    doc: &dyn Document,
+    key: &DataKey,
+    key_groups: Vec<KeyGroup>,
+    shamir_threshold: Option<usize>,
+    settings: &EncryptSettings,
+    now: Timestamp,
+) -> Result<Encrypted, Error> {
+    encrypt_edits(
+        doc,
+        key,
+        key_groups,
+        shamir_threshold,
+        settings,
+        now,
+        &mut IvStash::off(),
+    )
+}
+
+fn encrypt_edits(
+    doc: &dyn Document,
+    key: &DataKey,
+    key_groups: Vec<KeyGroup>,
+    shamir_threshold: Option<usize>,
+    settings: &EncryptSettings,
+    now: Timestamp,
+    stash: &mut IvStash,
+) -> Result<Encrypted, Error> {
     if doc.metadata().is_some() {
         return Err(Error::AlreadyEncrypted);
     }
@@ -161,13 +209,13 @@ pub fn encrypt_with_stash(
             LeafKind::Structure(_) => continue,
             LeafKind::Comment(text) => {
                 stack.push_comment(leaf.depth, text);
-                if text.is_empty() || !settings.rule.should_encrypt(&leaf.path, &stack, true) {
+                if text.is_empty() || !settings.rule.should_encrypt(&leaf.path(), &stack, true) {
                     continue;
                 }
                 (value::Text::Borrowed(text.as_str()), ValueType::Comment)
             }
             LeafKind::Scalar { value, source } => {
-                let encrypt = settings.rule.should_encrypt(&leaf.path, &stack, false);
+                let encrypt = settings.rule.should_encrypt(&leaf.path(), &stack, false);
                 stack.finish_item(leaf.depth);
                 if encrypt || !settings.mac_only_encrypted {
                     hasher.update(value::canonical_text(value).as_bytes());
@@ -194,7 +242,7 @@ pub fn encrypt_with_stash(
         }
         todo[i] = true;
         if !stash.off {
-            aad::write_for_path(&leaf.path, &mut aad);
+            aad::write_for_path(&leaf.path(), &mut aad);
             if let Some(iv) = stash.take(&aad, plaintext.1, plaintext.0.as_bytes()) {
                 kept_ivs.insert(i, iv);
             }
@@ -226,7 +274,7 @@ pub fn encrypt_with_stash(
             if plaintext.is_empty() {
                 continue;
             }
-            aad::write_for_path(&leaf.path, &mut aad);
+            aad::write_for_path(&leaf.path(), &mut aad);
             let (bytes, aad) = (plaintext.as_bytes(), aad.as_bytes());
             let kept = if kept_ivs.is_empty() {
                 None
@@ -254,10 +302,9 @@ pub fn encrypt_with_stash(
     };
     let mut node = metadata.to_node();
     crate::integrity::seal(key, doc.leaves(), &edits, &mut node, &hasher.finish_hex())?;
-    let rendered = doc.render(&edits, Some(&node))?;
-    Ok(Output {
-        text: Zeroizing::new(rendered.text),
-        warnings: rendered.warnings,
+    Ok(Encrypted {
+        edits,
+        metadata: node,
     })
 }
 
@@ -340,31 +387,14 @@ pub fn decrypt_leaves_with_stash(
     stash: &mut IvStash,
 ) -> Result<(Vec<Replacement>, Vec<String>), Error> {
     let leaves = doc.leaves();
-    // First pass, split across the cores: open every value and comment that
-    // looks encrypted. Which of them the rules really mark as encrypted can
-    // depend on decrypted comments above them, so that is decided after, in
-    // order; a value opened here that turns out to be clear is just dropped.
+    // A window of leaves at a time: first, split across the cores, open
+    // every value and comment in it that looks encrypted (`open_window`);
+    // then, in order, decide what each leaf becomes. Which values the rules
+    // really mark as encrypted can depend on decrypted comments above them,
+    // so that is decided in the ordered pass; a value opened that turns out
+    // to be clear is just dropped. Windows keep the opened values of only
+    // part of the file in memory at once.
     let mut opened: Vec<Option<Opened<'_>>> = Vec::new();
-    opened.resize_with(leaves.len(), || None);
-    crate::par::for_each_chunk(&mut opened, |first, chunk| {
-        let dec = Decryptor::new(key);
-        let mut aad = String::new();
-        for (j, slot) in chunk.iter_mut().enumerate() {
-            let leaf = &leaves[first + j];
-            let text = match &leaf.kind {
-                LeafKind::Comment(text) => text.as_str(),
-                LeafKind::Scalar {
-                    value: Value::Str(s),
-                    ..
-                } => s.as_str(),
-                _ => continue,
-            };
-            if EncValue::looks_encrypted(text) {
-                aad::write_for_path(&leaf.path, &mut aad);
-                *slot = dec.open(text, aad.as_bytes());
-            }
-        }
-    });
 
     let mut hasher = MacHasher::new(meta.mac_only_encrypted);
     let mut stack = CommentStack::default();
@@ -372,14 +402,19 @@ pub fn decrypt_leaves_with_stash(
     let mut edits = Vec::with_capacity(leaves.len());
     let mut aad = String::new();
 
-    for (leaf, opened) in leaves.iter().zip(opened) {
+    for (i, leaf) in leaves.iter().enumerate() {
+        if i % DECRYPT_WINDOW == 0 {
+            let end = leaves.len().min(i + DECRYPT_WINDOW);
+            open_window(key, &leaves[i..end], &mut opened);
+        }
+        let opened = opened[i % DECRYPT_WINDOW].take();
         if matches!(leaf.kind, LeafKind::Structure(_)) {
             edits.push(Replacement::Keep);
             continue;
         }
         stack.enter(leaf.depth);
         if !stash.off {
-            aad::write_for_path(&leaf.path, &mut aad);
+            aad::write_for_path(&leaf.path(), &mut aad);
         }
         let edit = match &leaf.kind {
             LeafKind::Structure(_) => Replacement::Keep,
@@ -397,7 +432,7 @@ pub fn decrypt_leaves_with_stash(
                     Err(_) => {
                         warnings.push(format!(
                             "a comment in {} could not be decrypted and was kept as it is",
-                            display_path(&leaf.path)
+                            display_path(&leaf.path())
                         ));
                         stack.push_comment(leaf.depth, text);
                         Replacement::Keep
@@ -409,13 +444,13 @@ pub fn decrypt_leaves_with_stash(
                 }
             },
             LeafKind::Scalar { value, .. } => {
-                let encrypted = meta.rule.should_encrypt(&leaf.path, &stack, false);
+                let encrypted = meta.rule.should_encrypt(&leaf.path(), &stack, false);
                 stack.finish_item(leaf.depth);
                 match (encrypted, value) {
                     (true, Value::Str(s)) if s.is_empty() => Replacement::Keep,
                     (true, Value::Str(_)) => {
                         let fail = |reason: String| Error::DecryptValue {
-                            path: display_path(&leaf.path),
+                            path: display_path(&leaf.path()),
                             reason,
                         };
                         let ev = opened.ok_or_else(|| {
@@ -443,7 +478,7 @@ pub fn decrypt_leaves_with_stash(
                     }
                     (true, _) => {
                         return Err(Error::DecryptValue {
-                            path: display_path(&leaf.path),
+                            path: display_path(&leaf.path()),
                             reason: "the value should be encrypted but is not an ENC[...] value"
                                 .into(),
                         });
@@ -476,6 +511,37 @@ pub fn decrypt_leaves_with_stash(
     Ok((edits, warnings))
 }
 
+/// How many leaves [`decrypt_leaves`] opens at once: enough for every core
+/// to get a few thousand, small enough that the opened values of a big
+/// file are never all held at once.
+const DECRYPT_WINDOW: usize = 16 * 1024;
+
+/// Open (decrypt and authenticate) every leaf of `window` that looks
+/// encrypted, into `opened[i]` for `window[i]`, split across the cores.
+fn open_window<'a>(key: &DataKey, window: &'a [Leaf], opened: &mut Vec<Option<Opened<'a>>>) {
+    opened.clear();
+    opened.resize_with(window.len(), || None);
+    crate::par::for_each_chunk(opened, |first, chunk| {
+        let dec = Decryptor::new(key);
+        let mut aad = String::new();
+        for (j, slot) in chunk.iter_mut().enumerate() {
+            let leaf = &window[first + j];
+            let text = match &leaf.kind {
+                LeafKind::Comment(text) => text.as_str(),
+                LeafKind::Scalar {
+                    value: Value::Str(s),
+                    ..
+                } => s.as_str(),
+                _ => continue,
+            };
+            if EncValue::looks_encrypted(text) {
+                aad::write_for_path(&leaf.path(), &mut aad);
+                *slot = dec.open(text, aad.as_bytes());
+            }
+        }
+    });
+}
+
 /// Decrypt a document to its plaintext text.
 pub fn decrypt(
     doc: &dyn Document,
@@ -498,7 +564,7 @@ mod tests {
 
     use super::*;
     use crate::crypto::cipher;
-    use crate::document::{Leaf, MetaNode, Rendered};
+    use crate::document::Rendered;
     use crate::error::FormatError;
     use crate::metadata::AgeKey;
 
@@ -527,13 +593,11 @@ mod tests {
     }
 
     fn leaf(path: &[&str], depth: usize, kind: LeafKind) -> Leaf {
-        Leaf {
-            path: path.iter().map(|s| s.to_string()).collect(),
-            loc: vec![],
-            depth,
-            kind,
-            span: Some(0..0),
-        }
+        let loc = path
+            .iter()
+            .map(|k| crate::treepath::PathSeg::Key(k.to_string()))
+            .collect();
+        Leaf::new(loc, depth, kind, Some(0..0))
     }
 
     fn scalar(v: Value, source: Option<&str>) -> LeafKind {
@@ -670,7 +734,7 @@ mod tests {
         // Renaming the unencrypted key keeps AAD (not used) and MAC intact.
         let mut renamed = without_auth(&enc);
         renamed.metadata = enc.metadata.clone();
-        renamed.leaves[4].path = vec!["y_unencrypted".into()];
+        renamed.leaves[4].loc = vec![crate::treepath::PathSeg::Key("y_unencrypted".into())];
         assert!(
             decrypt_leaves(
                 &without_auth(&renamed),
@@ -733,6 +797,49 @@ mod tests {
         assert_eq!(warnings.len(), 2);
         assert!(warnings[0].contains("--ignore-mac"));
         assert_eq!(warnings[1], crate::integrity::ABSENT_WARNING);
+    }
+
+    /// Decryption opens a window of leaves at a time: values on both sides
+    /// of a window's edge, and a comment rule that reaches across it, come
+    /// out as they went in.
+    #[test]
+    fn decrypts_across_windows() {
+        let n = DECRYPT_WINDOW * 2 + 3;
+        let mut leaves = Vec::with_capacity(n);
+        for i in 0..n {
+            if i == DECRYPT_WINDOW - 1 {
+                let text = Zeroizing::new(" sops:enc".to_string());
+                leaves.push(leaf(&[], 0, LeafKind::Comment(text)));
+            } else {
+                leaves.push(leaf(
+                    &[&format!("k{i}")],
+                    0,
+                    scalar(Value::str(format!("v{i}")), None),
+                ));
+            }
+        }
+        let settings = EncryptSettings {
+            rule: Rule::from_field("encrypted_comment_regex", "sops:enc").unwrap(),
+            ..EncryptSettings::default()
+        };
+        let enc = encrypt_fake(leaves, &settings);
+        // Only the value right after the marker comment was encrypted.
+        let is_enc = |i: usize| matches!(&enc.leaves[i].kind, LeafKind::Scalar { value: Value::Str(s), .. } if s.starts_with("ENC["));
+        assert!(is_enc(DECRYPT_WINDOW));
+        assert!(!is_enc(DECRYPT_WINDOW - 2) && !is_enc(DECRYPT_WINDOW + 1));
+        let meta = metadata(&enc).unwrap();
+        let (edits, _) = decrypt_leaves(&enc, &meta, &key(), DecryptOptions::default()).unwrap();
+        assert_eq!(edits.len(), n);
+        for (i, e) in edits.iter().enumerate() {
+            match e {
+                Replacement::Decrypted(Decrypted::Scalar { text, .. }) => {
+                    assert_eq!(i, DECRYPT_WINDOW);
+                    assert_eq!(text.as_str(), format!("v{i}"));
+                }
+                Replacement::Keep => assert_ne!(i, DECRYPT_WINDOW),
+                other => panic!("leaf {i}: {other:?}"),
+            }
+        }
     }
 
     #[test]

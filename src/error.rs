@@ -200,11 +200,11 @@ impl Error {
 
 /// Display a key path the way shroud names paths in messages: `["a"]["b"]`,
 /// the same syntax `--extract` takes.
-pub fn display_path(path: &[String]) -> String {
-    if path.is_empty() {
+pub fn display_path(path: &(impl crate::document::Keys + ?Sized)) -> String {
+    if path.keys().next().is_none() {
         return "the document root".to_string();
     }
-    path.iter()
+    path.keys()
         .map(|k| format!("[{}]", serde_json::to_string(k).unwrap_or_default()))
         .collect()
 }

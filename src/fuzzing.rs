@@ -172,7 +172,7 @@ pub fn check_text(format: Format, src: &str) -> Outcome {
         leaves
             .iter()
             .filter(|l| !matches!(l.kind, LeafKind::Structure(_)))
-            .map(|l| (l.path.clone(), l.is_comment()))
+            .map(|l| (l.path().to_vec(), l.is_comment()))
             .collect()
     };
     assert_eq!(

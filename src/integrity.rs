@@ -202,8 +202,8 @@ impl<H: Update> Transcript<H> {
         }
         self.tag(b'L');
         self.num(leaf.depth);
-        self.num(leaf.path.len());
-        for k in &leaf.path {
+        self.num(leaf.path().len());
+        for k in leaf.path().iter() {
             self.bytes(k.as_bytes());
         }
         self.num(leaf.loc.len());
@@ -555,20 +555,7 @@ mod tests {
     }
 
     fn leaf(loc: Vec<PathSeg>, kind: LeafKind) -> Leaf {
-        let path = loc
-            .iter()
-            .filter_map(|s| match s {
-                PathSeg::Key(k) => Some(k.clone()),
-                PathSeg::Index(_) => None,
-            })
-            .collect();
-        Leaf {
-            path,
-            loc,
-            depth: 0,
-            kind,
-            span: None,
-        }
+        Leaf::new(loc, 0, kind, None)
     }
 
     fn s(v: &str) -> LeafKind {

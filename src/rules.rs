@@ -8,6 +8,7 @@
 
 use regex::Regex;
 
+use crate::document::Keys;
 use crate::error::Error;
 
 /// The default suffix that keeps a value in clear text.
@@ -108,12 +109,18 @@ impl Rule {
     /// Whether the item at `path` is encrypted. `stack` holds the comments
     /// in force above it; for a comment item, `is_comment` is true and the
     /// comment itself is the last entry of the innermost level.
-    pub fn should_encrypt(&self, path: &[String], stack: &CommentStack, is_comment: bool) -> bool {
+    pub fn should_encrypt(
+        &self,
+        path: &(impl Keys + ?Sized),
+        stack: &CommentStack,
+        is_comment: bool,
+    ) -> bool {
+        let mut keys = path.keys();
         match self {
-            Rule::UnencryptedSuffix(s) => !path.iter().any(|k| k.ends_with(s.as_str())),
-            Rule::EncryptedSuffix(s) => path.iter().any(|k| k.ends_with(s.as_str())),
-            Rule::UnencryptedRegex(r) => !path.iter().any(|k| r.is_match(k)),
-            Rule::EncryptedRegex(r) => path.iter().any(|k| r.is_match(k)),
+            Rule::UnencryptedSuffix(s) => !keys.any(|k| k.ends_with(s.as_str())),
+            Rule::EncryptedSuffix(s) => keys.any(|k| k.ends_with(s.as_str())),
+            Rule::UnencryptedRegex(r) => !keys.any(|k| r.is_match(k)),
+            Rule::EncryptedRegex(r) => keys.any(|k| r.is_match(k)),
             Rule::UnencryptedCommentRegex(r) => !stack.any(false, |c| r.is_match(c)),
             // A comment is never encrypted because of itself.
             Rule::EncryptedCommentRegex(r) => stack.any(is_comment, |c| r.is_match(c)),
@@ -227,7 +234,7 @@ mod tests {
         // b: 2              (depth 0) -> not encrypted
         s.push_comment(0, " sops:enc");
         // The marker comment itself is not encrypted because of itself.
-        assert!(!r.should_encrypt(&[], &s, true));
+        assert!(!r.should_encrypt(&[] as &[&str], &s, true));
         s.enter(1);
         assert!(r.should_encrypt(&p(&["nested", "a"]), &s, false));
         s.finish_item(1);

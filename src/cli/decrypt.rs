@@ -62,10 +62,9 @@ pub fn run(args: DecryptArgs) -> Result<()> {
             Zeroizing::new(shroud::convert::emit(&tree, out_format).with_context(|| name.clone())?);
         return write_output(&dest, text.as_bytes());
     }
-    let rendered = doc.render(&edits, None).with_context(|| name.clone())?;
-    for w in &rendered.warnings {
+    let plan = doc.plan(&edits, None).with_context(|| name.clone())?;
+    for w in &plan.warnings {
         warn(&format!("{name}: {w}"));
     }
-    let text = Zeroizing::new(rendered.text);
-    write_output(&dest, text.as_bytes())
+    super::write_plan(&dest, &plan)
 }

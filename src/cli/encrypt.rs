@@ -185,7 +185,7 @@ pub fn run(args: EncryptArgs, config_flag: Option<&Path>) -> Result<()> {
     let recipients = keyring::encryption_recipients(plan.key_source(args.age.as_deref()))?;
     let key = DataKey::generate();
     let (groups, threshold) = keyring::wrap_for(&key, &recipients, plan.threshold)?;
-    let out = engine::encrypt(
+    let enc = engine::encrypt_parts(
         doc.as_ref(),
         &key,
         groups,
@@ -194,6 +194,21 @@ pub fn run(args: EncryptArgs, config_flag: Option<&Path>) -> Result<()> {
         engine::now_utc(),
     )
     .with_context(|| name.clone())?;
+    let output = doc
+        .plan(&enc.edits, Some(&enc.metadata))
+        .with_context(|| name.clone())?;
+    if output.warnings.is_empty() {
+        // The usual case: the output is exactly what was sealed, and goes
+        // to its destination piece by piece.
+        return super::write_plan(&dest, &output);
+    }
+    // Rendering had to change the document (an expanded alias): seal what
+    // was really written, which needs the whole text.
+    let rendered = output.into_rendered();
+    let out = engine::Output {
+        text: Zeroizing::new(rendered.text),
+        warnings: rendered.warnings,
+    };
     let out = super::settle_auth(out_format, out, &key).with_context(|| name.clone())?;
     for w in &out.warnings {
         warn(&format!("{name}: {w}"));

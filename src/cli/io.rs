@@ -69,6 +69,17 @@ pub const TEMP_PREFIX: &str = ".shroud-tmp-";
 ///
 /// A new file is created 0600, since it holds secrets (or their ciphertext).
 pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
+    write_atomic_with(path, &mut |w| w.write_all(data))
+}
+
+/// [`write_atomic`] of what `produce` writes, which goes to the temporary
+/// file through a buffer as it comes, so the output is never held whole in
+/// memory. If `produce` fails, the temporary file is removed and `path` is
+/// left as it was.
+pub fn write_atomic_with(
+    path: &Path,
+    produce: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
+) -> Result<()> {
     let wrap = |e: io::Error, what: &str| {
         Fail::new(
             exit::COULD_NOT_WRITE_OUTPUT,
@@ -91,8 +102,12 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
         .permissions(Permissions::from_mode(0o600))
         .tempfile_in(dir)
         .map_err(|e| wrap(e, "could not create a temporary file beside it"))?;
-    tmp.write_all(data)
-        .map_err(|e| wrap(e, "could not write"))?;
+    {
+        let mut w = WipingBuf::new(tmp.as_file_mut());
+        produce(&mut w)
+            .and_then(|_| w.flush())
+            .map_err(|e| wrap(e, "could not write"))?;
+    }
     if let Some(old) = &old {
         keep_owner(tmp.as_file(), old).map_err(|e| wrap(e, "could not keep the file's owner"))?;
     }
@@ -129,9 +144,62 @@ fn keep_owner(file: &File, old: &fs::Metadata) -> io::Result<()> {
 
 /// Write to standard output; a closed pipe is not an error worth a message.
 pub fn write_stdout(data: &[u8]) -> Result<()> {
+    write_stdout_with(&mut |w| w.write_all(data))
+}
+
+/// [`write_stdout`] of what `produce` writes, through a buffer, as it comes.
+pub fn write_stdout_with(produce: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>) -> Result<()> {
     let mut out = io::stdout().lock();
-    match out.write_all(data).and_then(|_| out.flush()) {
+    let mut w = WipingBuf::new(&mut out);
+    match produce(&mut w).and_then(|_| w.flush()) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         r => r.context("could not write to standard output"),
+    }
+}
+
+/// How much output is gathered before each write to the destination.
+const WRITE_CHUNK: usize = 256 * 1024;
+
+/// A write buffer that is wiped when dropped, since plaintext passes
+/// through it (`std::io::BufWriter` leaves its buffer in freed memory).
+/// Writes of a chunk or more go straight through.
+struct WipingBuf<W: Write> {
+    inner: W,
+    buf: Zeroizing<Vec<u8>>,
+}
+
+impl<W: Write> WipingBuf<W> {
+    fn new(inner: W) -> WipingBuf<W> {
+        WipingBuf {
+            inner,
+            buf: Zeroizing::new(Vec::with_capacity(WRITE_CHUNK)),
+        }
+    }
+
+    fn flush_buf(&mut self) -> io::Result<()> {
+        self.inner.write_all(&self.buf)?;
+        // Vec::clear keeps the capacity, so the bytes stay until the drop
+        // (or the next chunk) overwrites them; wipe them now.
+        zeroize::Zeroize::zeroize(&mut *self.buf);
+        Ok(())
+    }
+}
+
+impl<W: Write> Write for WipingBuf<W> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if self.buf.len() + data.len() > WRITE_CHUNK {
+            self.flush_buf()?;
+            if data.len() >= WRITE_CHUNK {
+                self.inner.write_all(data)?;
+                return Ok(data.len());
+            }
+        }
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.flush_buf()?;
+        self.inner.flush()
     }
 }

@@ -338,6 +338,17 @@ pub fn write_output(dest: &Destination, data: &[u8]) -> anyhow::Result<()> {
     }
 }
 
+/// Write planned output ([`shroud::document::Document::plan`]) to `dest`
+/// piece by piece, never assembling it whole in memory. Everything that
+/// can refuse the output (span checks, the MAC, shroud_auth) has run
+/// before this, so a plaintext is only written once it is verified.
+pub fn write_plan(dest: &Destination, plan: &shroud::document::Plan<'_>) -> anyhow::Result<()> {
+    match dest {
+        Destination::Stdout => io::write_stdout_with(&mut |w| plan.write_to(w)),
+        Destination::File(p) => io::write_atomic_with(p, &mut |w| plan.write_to(w)),
+    }
+}
+
 /// The text of an input, which must be UTF-8 for the structured formats.
 pub fn as_text<'a>(bytes: &'a [u8], name: &str) -> anyhow::Result<&'a str> {
     std::str::from_utf8(bytes).map_err(|e| {

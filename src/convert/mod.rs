@@ -113,7 +113,7 @@ pub fn emit(root: &Node, format: Format) -> Result<String, FormatError> {
         Format::Ini => flat::emit_ini(root),
         Format::Toml => toml::emit(root),
         other => Err(FormatError::CannotRepresent {
-            path: display_path(&[]),
+            path: display_path(&[] as &[&str]),
             format: other.name(),
             reason: "converting to this format is not supported".into(),
         }),

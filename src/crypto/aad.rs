@@ -7,20 +7,22 @@
 //! not escaped: `{"a:b": x}` and `{"a": {"b": x}}` share `a:b:`.
 
 /// The AAD of a value (or comment) whose containing map keys are `path`.
-pub fn for_path(path: &[String]) -> String {
+use crate::document::Keys;
+
+pub fn for_path(path: &(impl Keys + ?Sized)) -> String {
     let mut aad = String::new();
     write_for_path(path, &mut aad);
     aad
 }
 
 /// [`for_path`] into a reused buffer (the engine calls it once per value).
-pub fn write_for_path(path: &[String], aad: &mut String) {
+pub fn write_for_path(path: &(impl Keys + ?Sized), aad: &mut String) {
     aad.clear();
-    for key in path {
+    for key in path.keys() {
         aad.push_str(key);
         aad.push(':');
     }
-    if path.is_empty() {
+    if aad.is_empty() {
         aad.push(':');
     }
 }

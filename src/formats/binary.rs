@@ -101,7 +101,7 @@ pub fn decrypt(
     let leaf = doc
         .leaves()
         .iter()
-        .find(|l| l.loc.len() == 1 && l.path == [DATA_KEY])
+        .find(|l| l.loc.len() == 1 && l.path() == [DATA_KEY])
         .ok_or_else(|| {
             Error::Metadata("a binary file must hold its content under \"data\"".into())
         })?;
@@ -125,7 +125,7 @@ pub fn decrypt(
         let ev =
             EncValue::parse(s).ok_or_else(|| fail("the value is not an ENC[...] value".into()))?;
         Decryptor::new(key)
-            .decrypt(&ev, aad::for_path(&leaf.path).as_bytes())
+            .decrypt(&ev, aad::for_path(&leaf.path()).as_bytes())
             .map_err(|e| fail(e.to_string()))?
     };
     let mut hasher = MacHasher::new(false);

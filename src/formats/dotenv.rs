@@ -14,11 +14,11 @@
 use zeroize::Zeroizing;
 
 use crate::document::{
-    Decrypted, Document, Leaf, LeafKind, MetaNode, Rendered, Replacement, Value,
+    Decrypted, Document, Leaf, LeafKind, MetaNode, Plan, Rendered, Replacement, Value,
 };
 use crate::error::{FormatError, display_path};
 use crate::formats::flatten as flat;
-use crate::formats::splice::{Edit, splice};
+use crate::formats::splice::{Edit, Spliced};
 use crate::treepath::PathSeg;
 
 /// Keys with this prefix hold the flattened `sops` metadata.
@@ -50,13 +50,12 @@ impl<'a> DotenvDocument<'a> {
                 // Blank lines carry nothing; sops drops them, shroud keeps
                 // them as they are.
             } else if let Some(text) = line.strip_prefix('#') {
-                leaves.push(Leaf {
-                    path: Vec::new(),
-                    loc: Vec::new(),
-                    depth: 0,
-                    kind: LeafKind::Comment(Zeroizing::new(text.to_string())),
-                    span: Some(start + 1..end),
-                });
+                leaves.push(Leaf::new(
+                    Vec::new(),
+                    0,
+                    LeafKind::Comment(Zeroizing::new(text.to_string())),
+                    Some(start + 1..end),
+                ));
             } else {
                 let Some(eq) = line.find('=') else {
                     let hint = if line == "\r" {
@@ -76,16 +75,15 @@ impl<'a> DotenvDocument<'a> {
                     meta_entries.push((flat_key, raw, start));
                     meta_lines.push(start..next.min(src.len()));
                 } else {
-                    leaves.push(Leaf {
-                        path: vec![key.to_string()],
-                        loc: vec![PathSeg::Key(key.to_string())],
-                        depth: 0,
-                        kind: LeafKind::Scalar {
+                    leaves.push(Leaf::new(
+                        vec![PathSeg::Key(key.to_string())],
+                        0,
+                        LeafKind::Scalar {
                             value: Value::Str(Zeroizing::new(flat::unescape_newlines(raw))),
                             source: None,
                         },
-                        span: Some(start + eq + 1..end),
-                    });
+                        Some(start + eq + 1..end),
+                    ));
                 }
             }
             start = next;
@@ -195,8 +193,17 @@ impl Document for DotenvDocument<'_> {
         edits: &[Replacement],
         metadata: Option<&MetaNode>,
     ) -> Result<Rendered, FormatError> {
+        Ok(self.plan(edits, metadata)?.into_rendered())
+    }
+
+    fn plan<'s>(
+        &'s self,
+        edits: &'s [Replacement],
+        metadata: Option<&MetaNode>,
+    ) -> Result<Plan<'s>, FormatError> {
         crate::document::check_edit_count(edits, &self.leaves)?;
-        let mut out = Vec::new();
+        // About one edit per leaf, sized once (see yaml/render.rs).
+        let mut out = Vec::with_capacity(self.leaves.len() + 2);
         for (leaf, edit) in self.leaves.iter().zip(edits) {
             let text = match edit {
                 Replacement::Keep => continue,
@@ -211,7 +218,7 @@ impl Document for DotenvDocument<'_> {
                 Replacement::Decrypted(Decrypted::Scalar { text, .. }) => {
                     if leaf.is_comment() {
                         return Err(FormatError::CannotRepresent {
-                            path: display_path(&leaf.path),
+                            path: display_path(&leaf.path()),
                             format: "dotenv",
                             reason: "a comment decrypted to a value".into(),
                         });
@@ -221,7 +228,7 @@ impl Document for DotenvDocument<'_> {
                 Replacement::Decrypted(Decrypted::Comment(text)) => {
                     if !leaf.is_comment() || text.contains('\n') {
                         return Err(FormatError::CannotRepresent {
-                            path: display_path(&leaf.path),
+                            path: display_path(&leaf.path()),
                             format: "dotenv",
                             reason: "a dotenv comment is one line".into(),
                         });
@@ -252,10 +259,7 @@ impl Document for DotenvDocument<'_> {
         if let Some(m) = metadata {
             out.push(Edit::insert(self.src.len(), self.metadata_text(m)));
         }
-        Ok(Rendered {
-            text: splice(self.src, out)?,
-            warnings: Vec::new(),
-        })
+        Ok(Plan::spliced(Spliced::new(self.src, out)?, Vec::new()))
     }
 }
 

@@ -38,11 +38,11 @@ use std::ops::Range;
 use zeroize::Zeroizing;
 
 use crate::document::{
-    Decrypted, Document, Leaf, LeafKind, MetaNode, Rendered, Replacement, Value,
+    Decrypted, Document, Leaf, LeafKind, MetaNode, Plan, Rendered, Replacement, Value,
 };
 use crate::error::{FormatError, Location, display_path, exit};
 use crate::formats::flatten as flat;
-use crate::formats::splice::{Edit, splice};
+use crate::formats::splice::{Edit, Spliced};
 use crate::treepath::PathSeg;
 
 /// The section of keys written before any `[section]` header.
@@ -259,25 +259,23 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn comment_leaf(&mut self, section: &str, span: Range<usize>) {
-        self.leaves.push(Leaf {
-            path: vec![section.to_string()],
-            loc: vec![PathSeg::Key(section.to_string())],
-            depth: 1,
-            kind: LeafKind::Comment(Zeroizing::new(self.src[span.clone()].to_string())),
-            span: Some(span),
-        });
+        self.leaves.push(Leaf::new(
+            vec![PathSeg::Key(section.to_string())],
+            1,
+            LeafKind::Comment(Zeroizing::new(self.src[span.clone()].to_string())),
+            Some(span),
+        ));
         self.values.push(None);
     }
 
     /// A section without keys: a structure leaf on its name.
     fn empty_map(&mut self, section: &str, span: Range<usize>) {
-        self.leaves.push(Leaf {
-            path: vec![section.to_string()],
-            loc: vec![PathSeg::Key(section.to_string())],
-            depth: 1,
-            kind: LeafKind::Structure(crate::document::Shape::EmptyMap),
-            span: Some(span),
-        });
+        self.leaves.push(Leaf::new(
+            vec![PathSeg::Key(section.to_string())],
+            1,
+            LeafKind::Structure(crate::document::Shape::EmptyMap),
+            Some(span),
+        ));
         self.values.push(None);
     }
 
@@ -437,16 +435,15 @@ impl<'a> IniDocument<'a> {
                 });
             }
             empty_section = None;
-            p.leaves.push(Leaf {
-                path: vec![section.clone(), key.clone()],
-                loc: vec![PathSeg::Key(section.clone()), PathSeg::Key(key)],
-                depth: 1,
-                kind: LeafKind::Scalar {
+            p.leaves.push(Leaf::new(
+                vec![PathSeg::Key(section.clone()), PathSeg::Key(key)],
+                1,
+                LeafKind::Scalar {
                     value: Value::Str(Zeroizing::new(src[v.span.clone()].to_string())),
                     source: None,
                 },
-                span: Some(v.span),
-            });
+                Some(v.span),
+            ));
             p.values.push(Some(ValueInfo {
                 start: value_at,
                 next: v.next,
@@ -586,7 +583,7 @@ impl<'a> IniDocument<'a> {
             return Ok(Edit::new(span, text));
         }
         let token = token_for(text).ok_or_else(|| FormatError::CannotRepresent {
-            path: display_path(&leaf.path),
+            path: display_path(&leaf.path()),
             format: "ini",
             reason: "the value cannot be quoted so that go-ini reads it back".into(),
         })?;
@@ -654,8 +651,17 @@ impl Document for IniDocument<'_> {
         edits: &[Replacement],
         metadata: Option<&MetaNode>,
     ) -> Result<Rendered, FormatError> {
+        Ok(self.plan(edits, metadata)?.into_rendered())
+    }
+
+    fn plan<'s>(
+        &'s self,
+        edits: &'s [Replacement],
+        metadata: Option<&MetaNode>,
+    ) -> Result<Plan<'s>, FormatError> {
         crate::document::check_edit_count(edits, &self.leaves)?;
-        let mut out = Vec::new();
+        // About one edit per leaf, sized once (see yaml/render.rs).
+        let mut out = Vec::with_capacity(self.leaves.len() + 2);
         for (i, (leaf, edit)) in self.leaves.iter().zip(edits).enumerate() {
             let comment = leaf.is_comment();
             let text: &str = match edit {
@@ -665,7 +671,7 @@ impl Document for IniDocument<'_> {
                 Replacement::Decrypted(Decrypted::Comment(text)) if comment => {
                     if !comment_fits(text) {
                         return Err(FormatError::CannotRepresent {
-                            path: display_path(&leaf.path),
+                            path: display_path(&leaf.path()),
                             format: "ini",
                             reason: "a comment line break not followed by a comment marker".into(),
                         });
@@ -674,7 +680,7 @@ impl Document for IniDocument<'_> {
                 }
                 Replacement::Decrypted(_) => {
                     return Err(FormatError::CannotRepresent {
-                        path: display_path(&leaf.path),
+                        path: display_path(&leaf.path()),
                         format: "ini",
                         reason: "a comment and a value cannot stand in for each other".into(),
                     });
@@ -697,10 +703,7 @@ impl Document for IniDocument<'_> {
         if let Some(m) = metadata {
             out.push(Edit::insert(self.src.len(), self.metadata_text(m)?));
         }
-        Ok(Rendered {
-            text: splice(self.src, out)?,
-            warnings: Vec::new(),
-        })
+        Ok(Plan::spliced(Spliced::new(self.src, out)?, Vec::new()))
     }
 }
 

@@ -35,30 +35,141 @@ impl<'a> Edit<'a> {
 
 /// Apply `edits` to `src`. Edits may come in any order; after sorting they
 /// must not overlap (two insertions at the same point keep their order).
-pub fn splice(src: &str, mut edits: Vec<Edit<'_>>) -> Result<String, FormatError> {
-    edits.sort_by_key(|e| (e.span.start, e.span.end));
-    let extra: usize = edits.iter().map(|e| e.text.len()).sum();
-    let mut out = String::with_capacity(src.len() + extra);
-    let mut pos = 0;
-    for e in &edits {
-        let Span { start, end } = e.span.clone();
-        if start < pos || end < start || end > src.len() {
-            return Err(FormatError::SpanCheck(format!(
-                "edit {start}..{end} overlaps or is out of bounds (at {pos} of {})",
-                src.len()
-            )));
+pub fn splice(src: &str, edits: Vec<Edit<'_>>) -> Result<String, FormatError> {
+    Ok(Spliced::new(src, edits)?.into_string())
+}
+
+/// Checked edits of a source text, not yet assembled: the output exists
+/// only as pieces (runs of the source and edit texts), so it can be written
+/// to its destination without ever being held whole in memory. Every check
+/// happens in [`Spliced::new`]: once it succeeds, writing can only fail on
+/// I/O, never half-way through on a bad span.
+#[derive(Debug)]
+pub struct Spliced<'a> {
+    src: &'a str,
+    /// Sorted, non-overlapping, in bounds, on character boundaries.
+    edits: Vec<Edit<'a>>,
+    /// Leave out the output's final line break (`\n` or `\r\n`), if any.
+    drop_final_newline: bool,
+}
+
+impl<'a> Spliced<'a> {
+    /// Sort and check `edits` against `src`.
+    pub fn new(src: &'a str, mut edits: Vec<Edit<'a>>) -> Result<Spliced<'a>, FormatError> {
+        edits.sort_by_key(|e| (e.span.start, e.span.end));
+        let mut pos = 0;
+        for e in &edits {
+            let Span { start, end } = e.span.clone();
+            if start < pos || end < start || end > src.len() {
+                return Err(FormatError::SpanCheck(format!(
+                    "edit {start}..{end} overlaps or is out of bounds (at {pos} of {})",
+                    src.len()
+                )));
+            }
+            if !src.is_char_boundary(start) || !src.is_char_boundary(end) {
+                return Err(FormatError::SpanCheck(format!(
+                    "edit {start}..{end} cuts a character"
+                )));
+            }
+            pos = end;
         }
-        if !src.is_char_boundary(start) || !src.is_char_boundary(end) {
-            return Err(FormatError::SpanCheck(format!(
-                "edit {start}..{end} cuts a character"
-            )));
-        }
-        out.push_str(&src[pos..start]);
-        out.push_str(&e.text);
-        pos = end;
+        Ok(Spliced {
+            src,
+            edits,
+            drop_final_newline: false,
+        })
     }
-    out.push_str(&src[pos..]);
-    Ok(out)
+
+    /// Leave out the final line break of the output (a removed metadata
+    /// block that was the end of a file without one).
+    pub fn drop_final_newline(mut self) -> Self {
+        self.drop_final_newline = true;
+        self
+    }
+
+    /// Call `f` on each piece of the output, in order.
+    fn each_piece<E>(&self, mut f: impl FnMut(&str) -> Result<(), E>) -> Result<(), E> {
+        let mut pos = 0;
+        for e in &self.edits {
+            f(&self.src[pos..e.span.start])?;
+            f(&e.text)?;
+            pos = e.span.end;
+        }
+        f(&self.src[pos..])
+    }
+
+    /// The length of the output in bytes.
+    pub fn len(&self) -> usize {
+        let mut n = 0;
+        let _ = self.each_piece(|p| {
+            n += p.len();
+            Ok::<(), ()>(())
+        });
+        n - self.final_newline_len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many bytes [`Spliced::drop_final_newline`] removes.
+    fn final_newline_len(&self) -> usize {
+        if !self.drop_final_newline {
+            return 0;
+        }
+        // The last two bytes of the output, which may span pieces: walk
+        // the pieces from the end.
+        let mut tail: Vec<u8> = Vec::with_capacity(2);
+        let mut take = |p: &str| {
+            for &c in p.as_bytes().iter().rev() {
+                if tail.len() == 2 {
+                    return true;
+                }
+                tail.push(c);
+            }
+            tail.len() == 2
+        };
+        let mut end = self.src.len();
+        let mut done = false;
+        for e in self.edits.iter().rev() {
+            if take(&self.src[e.span.end..end]) || take(&e.text) {
+                done = true;
+                break;
+            }
+            end = e.span.start;
+        }
+        if !done {
+            take(&self.src[..end]);
+        }
+        match tail.as_slice() {
+            [b'\n', b'\r', ..] => 2,
+            [b'\n', ..] => 1,
+            _ => 0,
+        }
+    }
+
+    /// The whole output as one string.
+    pub fn into_string(self) -> String {
+        let mut out = String::with_capacity(self.len());
+        let mut left = out.capacity();
+        let _ = self.each_piece(|p| {
+            let p = &p[..p.len().min(left)];
+            left -= p.len();
+            out.push_str(p);
+            Ok::<(), ()>(())
+        });
+        out
+    }
+
+    /// Write the output to `w` piece by piece (`w` should buffer).
+    pub fn write_to(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let mut left = self.len();
+        self.each_piece(|p| {
+            let b = &p.as_bytes()[..p.len().min(left)];
+            left -= b.len();
+            w.write_all(b)
+        })
+    }
 }
 
 #[cfg(test)]
@@ -77,6 +188,40 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out, "a: one\nb: two\nc: 3\n");
+    }
+
+    /// Written piece by piece or assembled, the output is the same, and a
+    /// final line break split across pieces is still dropped whole.
+    #[test]
+    fn written_output_matches_the_assembled_one() {
+        let cases: Vec<(&str, Vec<Edit>, bool, &str)> = vec![
+            (
+                "a: 1\nb: 2\n",
+                vec![Edit::new(3..4, "one")],
+                false,
+                "a: one\nb: 2\n",
+            ),
+            (
+                "a: 1\r\nsops: x\r\n",
+                vec![Edit::new(6..15, "")],
+                true,
+                "a: 1",
+            ),
+            ("a: 1\r", vec![Edit::insert(5, "\n")], true, "a: 1"),
+            ("a: 1", vec![Edit::new(3..4, "2\n")], true, "a: 2"),
+            ("", vec![], true, ""),
+        ];
+        for (src, edits, drop, want) in cases {
+            let mut s = Spliced::new(src, edits).unwrap();
+            if drop {
+                s = s.drop_final_newline();
+            }
+            let mut written = Vec::new();
+            s.write_to(&mut written).unwrap();
+            assert_eq!(String::from_utf8(written).unwrap(), want, "{src:?}");
+            assert_eq!(s.len(), want.len());
+            assert_eq!(s.into_string(), want);
+        }
     }
 
     #[test]

@@ -42,7 +42,7 @@ fn clear_values(doc: &dyn Document, meta: &Metadata) -> Vec<String> {
         match &leaf.kind {
             LeafKind::Comment(text) => stack.push_comment(leaf.depth, text),
             LeafKind::Scalar { value, .. } => {
-                let must = meta.rule.should_encrypt(&leaf.path, &stack, false);
+                let must = meta.rule.should_encrypt(&leaf.path(), &stack, false);
                 stack.finish_item(leaf.depth);
                 let ok = match value {
                     Value::Str(s) => s.is_empty() || EncValue::parse(s).is_some(),

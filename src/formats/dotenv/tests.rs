@@ -49,7 +49,7 @@ fn crypt_round_trip(src: &str) -> (String, String) {
     assert_eq!(doc2.metadata(), Some(&sorted(&meta)), "{enc}");
     assert_eq!(doc2.leaves().len(), doc.leaves().len());
     for (i, (a, b)) in doc.leaves().iter().zip(doc2.leaves()).enumerate() {
-        assert_eq!(a.path, b.path);
+        assert_eq!(a.path(), b.path());
         assert_eq!(a.is_comment(), b.is_comment());
         let ty = if a.is_comment() {
             ValueType::Comment
@@ -90,7 +90,7 @@ fn leaves_follow_sops_semantics() {
     let got: Vec<(Vec<String>, bool, String)> = doc
         .leaves()
         .iter()
-        .map(|l| (l.path.clone(), l.is_comment(), leaf_text(l)))
+        .map(|l| (l.path().to_vec(), l.is_comment(), leaf_text(l)))
         .collect();
     let p = |k: &str| vec![k.to_string()];
     let want = vec![

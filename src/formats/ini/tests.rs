@@ -56,7 +56,7 @@ fn crypt_round_trip(src: &str) -> (String, String) {
     assert_eq!(doc2.metadata(), Some(&sorted(&meta)), "{enc}");
     assert_eq!(doc2.leaves().len(), doc.leaves().len(), "{enc}");
     for (i, (a, b)) in doc.leaves().iter().zip(doc2.leaves()).enumerate() {
-        assert_eq!(a.path, b.path);
+        assert_eq!(a.path(), b.path());
         assert_eq!(a.is_comment(), b.is_comment());
         if matches!(a.kind, LeafKind::Structure(_)) {
             assert!(matches!(b.kind, LeafKind::Structure(_)), "{enc}");
@@ -88,7 +88,7 @@ fn leaves_follow_go_ini() {
     let got: Vec<(Vec<String>, bool, String)> = doc
         .leaves()
         .iter()
-        .map(|l| (l.path.clone(), l.is_comment(), leaf_text(l)))
+        .map(|l| (l.path().to_vec(), l.is_comment(), leaf_text(l)))
         .collect();
     let k = |s: &str, k: &str, v: &str| (vec![s.to_string(), k.to_string()], false, v.to_string());
     let c = |s: &str, t: &str| (vec![s.to_string()], true, t.to_string());
@@ -350,7 +350,12 @@ fn an_empty_section_is_an_empty_map() {
         .leaves()
         .iter()
         .filter(|l| matches!(l.kind, LeafKind::Structure(Shape::EmptyMap)))
-        .map(|l| (l.path[0].as_str(), &src[l.span.clone().unwrap()]))
+        .map(|l| {
+            (
+                l.path().iter().next().unwrap(),
+                &src[l.span.clone().unwrap()],
+            )
+        })
         .collect();
     assert_eq!(empties, [("empty", "empty"), ("last", "last")]);
     // Nothing about it changes the text.

@@ -18,10 +18,10 @@ mod parse;
 mod tests;
 
 use crate::document::{
-    Decrypted, Document, Leaf, LeafKind, MetaNode, Rendered, Replacement, Span, Value,
+    Decrypted, Document, Leaf, LeafKind, MetaNode, Plan, Rendered, Replacement, Span, Value,
 };
 use crate::error::{FormatError, display_path};
-use crate::formats::splice::{Edit, splice};
+use crate::formats::splice::{Edit, Spliced};
 use crate::value::go_float;
 
 use parse::{Layout, Parser, SopsMember, is_json_number, number_value};
@@ -347,7 +347,7 @@ fn push_scalar_token(
                 out.push_str(&go_float(*f));
             } else {
                 return Err(FormatError::CannotRepresent {
-                    path: display_path(&leaf.path),
+                    path: display_path(&leaf.path()),
                     format: "json",
                     reason: "JSON has no infinity or NaN".into(),
                 });
@@ -381,9 +381,18 @@ impl Document for JsonDocument<'_> {
         edits: &[Replacement],
         metadata: Option<&MetaNode>,
     ) -> Result<Rendered, FormatError> {
+        Ok(self.plan(edits, metadata)?.into_rendered())
+    }
+
+    fn plan<'s>(
+        &'s self,
+        edits: &'s [Replacement],
+        metadata: Option<&MetaNode>,
+    ) -> Result<Plan<'s>, FormatError> {
         crate::document::check_edit_count(edits, &self.leaves)?;
         let removal = self.sops_removal();
-        let mut out = Vec::new();
+        // About one edit per leaf, sized once (see yaml/render.rs).
+        let mut out = Vec::with_capacity(self.leaves.len() + 2);
         let mut run: Option<Run> = None;
         for (leaf, edit) in self.leaves.iter().zip(edits) {
             if matches!(edit, Replacement::Keep) {
@@ -453,7 +462,7 @@ impl Document for JsonDocument<'_> {
                 }
                 Replacement::Decrypted(Decrypted::Comment(_)) => {
                     return Err(FormatError::CannotRepresent {
-                        path: display_path(&leaf.path),
+                        path: display_path(&leaf.path()),
                         format: "json",
                         reason: "JSON has no comments".into(),
                     });
@@ -470,9 +479,6 @@ impl Document for JsonDocument<'_> {
         if let Some(m) = metadata {
             out.push(self.metadata_insertion(m)?);
         }
-        Ok(Rendered {
-            text: splice(self.src, out)?,
-            warnings: Vec::new(),
-        })
+        Ok(Plan::spliced(Spliced::new(self.src, out)?, Vec::new()))
     }
 }

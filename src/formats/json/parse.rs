@@ -316,13 +316,8 @@ impl<'a> Parser<'a> {
     }
 
     fn push_kind(&mut self, depth: usize, kind: LeafKind, span: Span) {
-        self.leaves.push(Leaf {
-            path: self.path.iter().map(|k| k.to_string()).collect(),
-            loc: self.loc.clone(),
-            depth,
-            kind,
-            span: Some(span),
-        });
+        self.leaves
+            .push(Leaf::new(self.loc.clone(), depth, kind, Some(span)));
     }
 
     /// Walk the value at `pos` (a member value of the root object, whose key

@@ -1,6 +1,7 @@
 use super::*;
 use crate::document::ValueType;
 use crate::error::Location;
+use crate::formats::splice::splice;
 use crate::formats::test_support::fake_enc;
 use crate::value::plaintext_for;
 
@@ -101,7 +102,7 @@ fn crypt_round_trip(src: &str) -> String {
     assert_eq!(doc2.metadata(), Some(&meta), "{enc}");
     assert_eq!(doc2.leaves().len(), doc.leaves().len());
     for (i, (a, b)) in doc.leaves().iter().zip(doc2.leaves()).enumerate() {
-        assert_eq!(a.path, b.path);
+        assert_eq!(a.path(), b.path());
         assert_eq!(a.depth, b.depth);
         if !is_data(a) {
             assert_eq!(format!("{:?}", a.kind), format!("{:?}", b.kind));
@@ -242,7 +243,7 @@ fn leaves_have_types_paths_depths_and_sources() {
         .map(|l| {
             let (v, s) = scalar(l);
             (
-                l.path.join("."),
+                l.path().join("."),
                 l.depth,
                 v.value_type(),
                 s.map(str::to_string),
@@ -271,7 +272,7 @@ fn leaves_have_types_paths_depths_and_sources() {
     assert!(matches!(scalar(data[4]).0, Value::Float(f) if *f == 12345678901234567890.0));
     // The null is reported as structure, with its path.
     let null = doc.leaves().iter().find(|l| !is_data(l)).unwrap();
-    assert_eq!(null.path, ["n"]);
+    assert_eq!(null.path(), ["n"]);
     assert!(matches!(
         null.kind,
         LeafKind::Structure(crate::document::Shape::Null)
@@ -649,7 +650,7 @@ fn sops_interop() {
             .iter()
             .zip(sops_doc.leaves())
             .map(|(a, b)| {
-                assert_eq!(a.path, b.path);
+                assert_eq!(a.path(), b.path());
                 if !is_data(b) {
                     return Replacement::Keep;
                 }

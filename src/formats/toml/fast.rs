@@ -313,13 +313,12 @@ impl<'s> Receiver<'s> {
     }
 
     fn push_leaf(&mut self, kind: LeafKind, span: std::ops::Range<usize>) {
-        self.w.leaves.push(Leaf {
-            path: self.path.clone(),
-            depth: self.loc.len(),
-            loc: self.loc.clone(),
+        self.w.leaves.push(Leaf::new(
+            self.loc.clone(),
+            self.loc.len(),
             kind,
-            span: Some(span),
-        });
+            Some(span),
+        ));
     }
 
     fn scalar_leaf(&mut self, span: TSpan, encoding: Option<Encoding>) -> Option<()> {

@@ -42,10 +42,10 @@ mod parse;
 mod tests;
 
 use crate::document::{
-    Decrypted, Document, Leaf, LeafKind, MetaNode, Rendered, Replacement, Span, Value,
+    Decrypted, Document, Leaf, LeafKind, MetaNode, Plan, Rendered, Replacement, Span, Value,
 };
 use crate::error::{FormatError, display_path};
-use crate::formats::splice::{Edit, splice};
+use crate::formats::splice::{Edit, Spliced};
 use crate::value::{Timestamp, go_float};
 
 pub struct TomlDocument<'a> {
@@ -361,8 +361,17 @@ impl Document for TomlDocument<'_> {
         edits: &[Replacement],
         metadata: Option<&MetaNode>,
     ) -> Result<Rendered, FormatError> {
+        Ok(self.plan(edits, metadata)?.into_rendered())
+    }
+
+    fn plan<'s>(
+        &'s self,
+        edits: &'s [Replacement],
+        metadata: Option<&MetaNode>,
+    ) -> Result<Plan<'s>, FormatError> {
         crate::document::check_edit_count(edits, &self.leaves)?;
-        let mut out = Vec::new();
+        // About one edit per leaf, sized once (see yaml/render.rs).
+        let mut out = Vec::with_capacity(self.leaves.len() + 2);
         let mut warnings = Vec::new();
         for (leaf, edit) in self.leaves.iter().zip(edits) {
             if matches!(edit, Replacement::Keep) {
@@ -396,7 +405,7 @@ impl Document for TomlDocument<'_> {
                         .any(|ch| ch.is_control() && ch != '\t' && (ch as u32) < 0x80)
                     {
                         return Err(FormatError::CannotRepresent {
-                            path: display_path(&leaf.path),
+                            path: display_path(&leaf.path()),
                             format: "toml",
                             reason: "a comment cannot hold a line break or control character"
                                 .into(),
@@ -426,14 +435,14 @@ impl Document for TomlDocument<'_> {
                             {
                                 warnings.push(format!(
                                     "the value at {} was a date or time but decrypted to a string; it is written as a string",
-                                    display_path(&leaf.path)
+                                    display_path(&leaf.path())
                                 ));
                             }
                             scalar_token(value, text, style)?
                         }
                         Decrypted::Comment(_) => {
                             return Err(FormatError::CannotRepresent {
-                                path: display_path(&leaf.path),
+                                path: display_path(&leaf.path()),
                                 format: "toml",
                                 reason: "a value decrypted to a comment".into(),
                             });
@@ -442,7 +451,7 @@ impl Document for TomlDocument<'_> {
                 }
                 (LeafKind::Comment(_), Replacement::Decrypted(Decrypted::Scalar { .. })) => {
                     return Err(FormatError::CannotRepresent {
-                        path: display_path(&leaf.path),
+                        path: display_path(&leaf.path()),
                         format: "toml",
                         reason: "a comment decrypted to a value".into(),
                     });
@@ -459,10 +468,7 @@ impl Document for TomlDocument<'_> {
         } else if let Some(r) = removal {
             out.push(Edit::new(r, ""));
         }
-        Ok(Rendered {
-            text: splice(self.src, out)?,
-            warnings,
-        })
+        Ok(Plan::spliced(Spliced::new(self.src, out)?, warnings))
     }
 }
 

@@ -15,6 +15,9 @@ use crate::value::Timestamp;
 /// (its body runs to the next header) or an array / inline table (its span).
 pub(super) struct Container {
     pub span: Span,
+    // Not read since leaves derive their key path from `loc`; kept so the
+    // builders here and in toml/fast.rs stay as they are.
+    #[allow(dead_code)]
     pub path: Vec<String>,
     pub loc: Vec<PathSeg>,
 }
@@ -108,7 +111,7 @@ pub(super) fn same(a: &Parsed, b: &Parsed) -> Result<(), String> {
             (LeafKind::Structure(c), LeafKind::Structure(d)) => c == d,
             _ => false,
         };
-        if x.path != y.path
+        if x.path() != y.path()
             || x.loc != y.loc
             || x.depth != y.depth
             || x.span != y.span
@@ -300,7 +303,7 @@ impl Walker<'_> {
                     loc.pop();
                 }
                 if a.is_empty() {
-                    self.structure(Shape::EmptyList, span, path, loc);
+                    self.structure(Shape::EmptyList, span, loc);
                 }
                 return Ok(());
             }
@@ -318,7 +321,7 @@ impl Walker<'_> {
                     loc.pop();
                 }
                 if t.is_empty() {
-                    self.structure(Shape::EmptyMap, span, path, loc);
+                    self.structure(Shape::EmptyMap, span, loc);
                 }
                 return Ok(());
             }
@@ -342,28 +345,26 @@ impl Walker<'_> {
                 }
             }
         };
-        self.leaves.push(Leaf {
-            path: path.clone(),
-            depth: loc.len(),
-            loc: loc.clone(),
-            kind: LeafKind::Scalar {
+        self.leaves.push(Leaf::new(
+            loc.clone(),
+            loc.len(),
+            LeafKind::Scalar {
                 value,
                 source: source.map(zeroize::Zeroizing::new),
             },
-            span: Some(span),
-        });
+            Some(span),
+        ));
         Ok(())
     }
 
     /// An empty array or inline table: structure, never encrypted.
-    fn structure(&mut self, shape: Shape, span: Span, path: &[String], loc: &[PathSeg]) {
-        self.leaves.push(Leaf {
-            path: path.to_vec(),
-            depth: loc.len(),
-            loc: loc.to_vec(),
-            kind: LeafKind::Structure(shape),
-            span: Some(span),
-        });
+    fn structure(&mut self, shape: Shape, span: Span, loc: &[PathSeg]) {
+        self.leaves.push(Leaf::new(
+            loc.to_vec(),
+            loc.len(),
+            LeafKind::Structure(shape),
+            Some(span),
+        ));
     }
 }
 
@@ -410,13 +411,12 @@ fn comment_leaves(w: &mut Walker, end: usize) -> Vec<Leaf> {
             None if h > 0 => headers[h - 1],
             None => &root,
         };
-        out.push(Leaf {
-            path: c.path.clone(),
-            loc: c.loc.clone(),
-            depth: c.loc.len() + 1,
-            kind: LeafKind::Comment(zeroize::Zeroizing::new(w.src[span.clone()].to_string())),
-            span: Some(span),
-        });
+        out.push(Leaf::new(
+            c.loc.clone(),
+            c.loc.len() + 1,
+            LeafKind::Comment(zeroize::Zeroizing::new(w.src[span.clone()].to_string())),
+            Some(span),
+        ));
     }
     out
 }

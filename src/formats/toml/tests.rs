@@ -104,7 +104,7 @@ fn crypt_round_trip(src: &str) -> String {
     assert_eq!(doc2.metadata().map(canon), Some(canon(&meta)), "{enc}");
     assert_eq!(doc2.leaves().len(), doc.leaves().len(), "{enc}");
     for (i, (a, b)) in doc.leaves().iter().zip(doc2.leaves()).enumerate() {
-        assert_eq!(a.path, b.path, "{enc}");
+        assert_eq!(a.path(), b.path(), "{enc}");
         assert_eq!(a.loc, b.loc);
         assert_eq!(a.depth, b.depth);
         let want = fake_enc(i, leaf_type(a));
@@ -336,7 +336,7 @@ fn leaves_have_types_paths_depths_and_locations() {
         .iter()
         .map(|l| {
             (
-                l.path.join("."),
+                l.path().join("."),
                 l.depth,
                 leaf_type(l),
                 &src[l.span.clone().unwrap()],

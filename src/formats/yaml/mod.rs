@@ -11,7 +11,7 @@ mod scan;
 #[cfg(test)]
 mod tests;
 
-use crate::document::{Document, Leaf, MetaNode, Rendered, Replacement};
+use crate::document::{Document, Leaf, MetaNode, Plan, Rendered, Replacement};
 use crate::error::FormatError;
 
 pub struct YamlDocument<'a> {
@@ -40,6 +40,14 @@ impl Document for YamlDocument<'_> {
         edits: &[Replacement],
         metadata: Option<&MetaNode>,
     ) -> Result<Rendered, FormatError> {
-        render::render(self.src, &self.parsed, edits, metadata)
+        Ok(self.plan(edits, metadata)?.into_rendered())
+    }
+
+    fn plan<'s>(
+        &'s self,
+        edits: &'s [Replacement],
+        metadata: Option<&MetaNode>,
+    ) -> Result<Plan<'s>, FormatError> {
+        render::plan(self.src, &self.parsed, edits, metadata)
     }
 }

@@ -87,8 +87,6 @@ pub struct Anchor {
     pub flow: bool,
     /// Column of the node's first line (for re-indenting a copy).
     pub col: usize,
-    /// Length of the path where the node sits.
-    path_len: usize,
     /// Length of the node's own location (keys and indices).
     loc_len: usize,
     depth: usize,
@@ -353,22 +351,17 @@ impl<'a> State<'a> {
         if self.meta.is_none() {
             for &(hash, end) in &found {
                 let frame = self.comment_frame(hash);
-                let (path, loc, depth) = match frame {
-                    Some(f) => (
-                        self.path[..f.path_len.min(self.path.len())].to_vec(),
-                        self.loc[..f.loc_len.min(self.loc.len())].to_vec(),
-                        f.depth,
-                    ),
-                    None => (Vec::new(), Vec::new(), 1),
+                let (loc, depth) = match frame {
+                    Some(f) => (self.loc[..f.loc_len.min(self.loc.len())].to_vec(), f.depth),
+                    None => (Vec::new(), 1),
                 };
                 let text = &self.src[hash + 1..end];
-                self.out.leaves.push(Leaf {
-                    path,
+                self.out.leaves.push(Leaf::new(
                     loc,
                     depth,
-                    kind: LeafKind::Comment(Zeroizing::new(text.to_string())),
-                    span: Some(hash + 1..end),
-                });
+                    LeafKind::Comment(Zeroizing::new(text.to_string())),
+                    Some(hash + 1..end),
+                ));
                 self.out.infos.push(Info::Comment);
             }
         }
@@ -874,7 +867,6 @@ impl State<'_> {
                 scalar: false,
                 flow,
                 col: 0,
-                path_len,
                 loc_len,
                 depth: depth - 1,
             });
@@ -1039,13 +1031,12 @@ impl State<'_> {
             } else {
                 Shape::EmptyList
             };
-            self.out.leaves.push(Leaf {
-                path: self.path[..frame.r.path_len.min(self.path.len())].to_vec(),
-                loc: self.loc[..frame.r.loc_len.min(self.loc.len())].to_vec(),
-                depth: frame.r.depth - 1,
-                kind: LeafKind::Structure(shape),
-                span: Some(node_start..node_end),
-            });
+            self.out.leaves.push(Leaf::new(
+                self.loc[..frame.r.loc_len.min(self.loc.len())].to_vec(),
+                frame.r.depth - 1,
+                LeafKind::Structure(shape),
+                Some(node_start..node_end),
+            ));
             self.out.infos.push(Info::Structure);
         }
         self.closed.push(frame.r);
@@ -1081,7 +1072,7 @@ impl State<'_> {
         }
         let flow = self.in_flow();
         let role = self.role();
-        let (path_len, loc_len, depth, parent_col, in_seq) = match role {
+        let (_path_len, loc_len, depth, parent_col, in_seq) = match role {
             Role::Root => {
                 // An empty document reads as a zero-width null and is fine;
                 // a written `~` or `null` is a scalar document, and the
@@ -1152,16 +1143,15 @@ impl State<'_> {
             } else {
                 None
             };
-            self.out.leaves.push(Leaf {
-                path: self.path[..path_len.min(self.path.len())].to_vec(),
-                loc: self.loc[..loc_len.min(self.loc.len())].to_vec(),
+            self.out.leaves.push(Leaf::new(
+                self.loc[..loc_len.min(self.loc.len())].to_vec(),
                 depth,
-                kind: LeafKind::Scalar {
+                LeafKind::Scalar {
                     value: v,
                     source: typed.then(|| zeroize::Zeroizing::new(value.to_string())),
                 },
-                span: Some(tok.clone()),
-            });
+                Some(tok.clone()),
+            ));
             self.out.infos.push(Info::Scalar {
                 style: style_of(style),
                 flow,
@@ -1171,13 +1161,12 @@ impl State<'_> {
                 str_tag: tag.is_some_and(|t| !t.is_yaml_core_schema() || t.suffix == "str"),
             });
         } else {
-            self.out.leaves.push(Leaf {
-                path: self.path[..path_len.min(self.path.len())].to_vec(),
-                loc: self.loc[..loc_len.min(self.loc.len())].to_vec(),
+            self.out.leaves.push(Leaf::new(
+                self.loc[..loc_len.min(self.loc.len())].to_vec(),
                 depth,
-                kind: LeafKind::Structure(Shape::Null),
-                span: Some(tok.clone()),
-            });
+                LeafKind::Structure(Shape::Null),
+                Some(tok.clone()),
+            ));
             self.out.infos.push(Info::Structure);
         }
         let n = self.out.leaves.len();
@@ -1192,7 +1181,6 @@ impl State<'_> {
                 scalar: true,
                 flow,
                 col: col_of(self.src, tok.start),
-                path_len,
                 loc_len,
                 depth,
             });
@@ -1249,7 +1237,7 @@ impl State<'_> {
                 ));
             }
             Role::Value {
-                path_len,
+                path_len: _,
                 loc_len,
                 depth,
                 parent_col,
@@ -1258,24 +1246,20 @@ impl State<'_> {
                 let first = self.out.leaves.len();
                 if let Some(ai) = anchor {
                     let a = self.out.anchors[ai].clone();
-                    let prefix = &self.path[..path_len.min(self.path.len())];
                     let loc_prefix = &self.loc[..loc_len.min(self.loc.len())];
                     for j in a.leaves.clone() {
                         let l = &self.out.leaves[j];
                         if l.is_comment() {
                             continue;
                         }
-                        let mut path = prefix.to_vec();
-                        path.extend_from_slice(&l.path[a.path_len.min(l.path.len())..]);
                         let mut loc = loc_prefix.to_vec();
                         loc.extend_from_slice(&l.loc[a.loc_len.min(l.loc.len())..]);
-                        let leaf = Leaf {
-                            path,
+                        let leaf = Leaf::new(
                             loc,
-                            depth: depth + l.depth.saturating_sub(a.depth),
-                            kind: l.kind.clone(),
-                            span: None,
-                        };
+                            depth + l.depth.saturating_sub(a.depth),
+                            l.kind.clone(),
+                            None,
+                        );
                         self.out.leaves.push(leaf);
                         self.out.infos.push(Info::Virtual {
                             alias: self.out.aliases.len(),

@@ -3,21 +3,21 @@
 
 use super::emit::{self, double_quote, plain_or_quoted, same_value, single_quote};
 use super::parse::{ALIAS_TAG, Block, Chomp, Info, Parsed, Style};
-use crate::document::{Decrypted, LeafKind, MetaNode, Rendered, Replacement, Span, Value};
+use crate::document::{Decrypted, LeafKind, MetaNode, Plan, Replacement, Span, Value};
 use crate::error::{FormatError, display_path};
-use crate::formats::splice::{Edit, splice};
+use crate::formats::splice::{Edit, Spliced, splice};
 
 struct Ctx<'a> {
     src: &'a str,
     nl: &'static str,
 }
 
-pub fn render(
-    src: &str,
-    p: &Parsed,
-    edits: &[Replacement],
+pub fn plan<'s>(
+    src: &'s str,
+    p: &'s Parsed,
+    edits: &'s [Replacement],
     metadata: Option<&MetaNode>,
-) -> Result<Rendered, FormatError> {
+) -> Result<Plan<'s>, FormatError> {
     crate::document::check_edit_count(edits, &p.leaves)?;
     // CRLF only when every line break of the file is CRLF. Usually the
     // first line already says no, so the whole text is not scanned.
@@ -33,7 +33,9 @@ pub fn render(
         _ => "\n",
     };
     let cx = Ctx { src, nl };
-    let mut out: Vec<Edit> = Vec::new();
+    // About one edit per leaf: sized once rather than grown by doubling,
+    // which copies the list and leaves up to half of it unused.
+    let mut out: Vec<Edit> = Vec::with_capacity(p.leaves.len() + 2 * p.docs.len() + 2);
     let mut warnings = Vec::new();
 
     // Nodes shroud wrote for an expanded alias: back to `*name` when they
@@ -119,7 +121,7 @@ pub fn render(
                 _ => {
                     warnings.push(format!(
                         "a comment at {} was stored as a value and is kept as a string",
-                        display_path(&leaf.path)
+                        display_path(&leaf.path())
                     ));
                     let t = format!("#{}", text.as_str());
                     let v = Value::str(t.as_str());
@@ -201,16 +203,11 @@ pub fn render(
             }
         }
     }
-    let mut text = splice(src, out)?;
+    let mut spliced = Spliced::new(src, out)?;
     if eat_nl && metadata.is_none() {
-        let n = if text.ends_with("\r\n") {
-            2
-        } else {
-            usize::from(text.ends_with('\n'))
-        };
-        text.truncate(text.len() - n);
+        spliced = spliced.drop_final_newline();
     }
-    Ok(Rendered { text, warnings })
+    Ok(Plan::spliced(spliced, warnings))
 }
 
 /// The value a leaf will hold after rendering.
@@ -450,12 +447,10 @@ fn expand_alias(
     let alias = &p.aliases[ai];
     let a = &p.anchors[alias.anchor];
     let cannot = |reason: &str| FormatError::CannotRepresent {
-        path: display_path(
-            p.leaves
-                .get(alias.leaves.start)
-                .map(|l| l.path.as_slice())
-                .unwrap_or(&[]),
-        ),
+        path: p
+            .leaves
+            .get(alias.leaves.start)
+            .map_or_else(|| display_path(&[] as &[&str]), |l| display_path(&l.path())),
         format: "yaml",
         reason: reason.to_string(),
     };
