@@ -336,6 +336,22 @@ pub trait Document {
     ) -> Result<Plan<'s>, crate::error::FormatError> {
         Ok(Plan::text(self.render(edits, metadata)?))
     }
+
+    /// [`Document::plan`] for encrypting, without the `ENC[...]` texts:
+    /// every leaf `i` that `encrypt[i]` marks becomes an edit with a
+    /// [`Fill`](crate::formats::splice::Fill) for slot `i`, written by
+    /// [`Spliced::write_filled`](crate::formats::splice::Spliced::write_filled)
+    /// as the values are encrypted a chunk at a time. `None` when the
+    /// format (or this document: a YAML alias that would be expanded) does
+    /// not support it; the caller then uses [`Document::plan`].
+    fn plan_filled<'s>(
+        &'s self,
+        encrypt: &[bool],
+        metadata: &MetaNode,
+    ) -> Result<Option<crate::formats::splice::Spliced<'s>>, crate::error::FormatError> {
+        let _ = (encrypt, metadata);
+        Ok(None)
+    }
 }
 
 /// The output of [`Document::plan`].

@@ -36,7 +36,7 @@ pub struct IvStash {
 
 impl IvStash {
     /// A stash that records and returns nothing.
-    fn off() -> IvStash {
+    pub(crate) fn off() -> IvStash {
         IvStash {
             off: true,
             ..IvStash::default()
@@ -179,19 +179,23 @@ pub fn encrypt_parts(
     )
 }
 
-fn encrypt_edits(
-    doc: &dyn Document,
-    key: &DataKey,
-    key_groups: Vec<KeyGroup>,
-    shamir_threshold: Option<usize>,
+/// What the first, in-order pass over a document to encrypt decides:
+/// which leaves get encrypted, the IVs kept from before an edit, and the
+/// SOPS MAC (hex).
+pub(crate) struct FirstPass {
+    pub todo: Vec<bool>,
+    pub kept_ivs: std::collections::HashMap<usize, [u8; 32]>,
+    pub mac_hex: String,
+}
+
+/// The rules (which depend on the comments above a value) and the MAC, in
+/// order. `todo[i]` says leaf i gets encrypted; an IV kept from before an
+/// edit goes in `kept_ivs`.
+pub(crate) fn first_pass(
+    leaves: &[Leaf],
     settings: &EncryptSettings,
-    now: Timestamp,
     stash: &mut IvStash,
-) -> Result<Encrypted, Error> {
-    if doc.metadata().is_some() {
-        return Err(Error::AlreadyEncrypted);
-    }
-    let leaves = doc.leaves();
+) -> FirstPass {
     let mut hasher = MacHasher::new(settings.mac_only_encrypted);
     let mut stack = CommentStack::default();
     // First pass, in order: the rules (which depend on the comments above a
@@ -249,8 +253,69 @@ fn encrypt_edits(
         }
     }
 
-    // Second pass: the cryptography, which depends on nothing but the leaf,
-    // split across the cores. Each thread has its own IV source.
+    FirstPass {
+        todo,
+        kept_ivs,
+        mac_hex: hasher.finish_hex(),
+    }
+}
+
+/// The `ENC[...]` text of leaf `leaf` (which the first pass marked), or
+/// `None` when it has nothing to encrypt. `aad` is scratch space.
+pub(crate) fn encrypt_leaf(
+    enc: &mut Encryptor,
+    aad: &mut String,
+    leaf: &Leaf,
+    kept_iv: Option<&[u8; 32]>,
+) -> Option<String> {
+    let (plaintext, ty) = match &leaf.kind {
+        LeafKind::Comment(text) => (value::Text::Borrowed(text.as_str()), ValueType::Comment),
+        LeafKind::Scalar { value, source } => (
+            value::plaintext_text(value, source.as_ref().map(|s| s.as_str())),
+            value.value_type(),
+        ),
+        LeafKind::Structure(_) => return None,
+    };
+    if plaintext.is_empty() {
+        return None;
+    }
+    aad::write_for_path(&leaf.path(), aad);
+    let (bytes, aad) = (plaintext.as_bytes(), aad.as_bytes());
+    Some(match kept_iv {
+        Some(iv) => enc.encrypt_with_iv(bytes, aad, ty, iv),
+        None => enc.encrypt(bytes, aad, ty),
+    })
+}
+
+/// The metadata of a new encrypted file, before sealing (`mac` empty).
+pub(crate) fn new_metadata(
+    key_groups: Vec<KeyGroup>,
+    shamir_threshold: Option<usize>,
+    settings: &EncryptSettings,
+    now: Timestamp,
+) -> MetaNode {
+    Metadata {
+        key_groups,
+        shamir_threshold,
+        lastmodified: now.to_rfc3339(),
+        // Sealed later: shroud_auth's tag is the MAC's IV.
+        mac: String::new(),
+        rule: settings.rule.clone(),
+        mac_only_encrypted: settings.mac_only_encrypted,
+        version: FORMAT_VERSION.to_string(),
+        key_version: settings.key_version.clone(),
+    }
+    .to_node()
+}
+
+/// The second pass: the cryptography, which depends on nothing but the
+/// leaf, split across the cores. Each thread has its own IV source.
+pub(crate) fn encrypt_all(
+    key: &DataKey,
+    leaves: &[Leaf],
+    todo: &[bool],
+    kept_ivs: &std::collections::HashMap<usize, [u8; 32]>,
+) -> Vec<Replacement> {
     let mut edits = vec![Replacement::Keep; leaves.len()];
     crate::par::for_each_chunk(&mut edits, |first, chunk| {
         let mut enc = Encryptor::new(key);
@@ -260,48 +325,42 @@ fn encrypt_edits(
             if !todo[i] {
                 continue;
             }
-            let leaf = &leaves[i];
-            let (plaintext, ty) = match &leaf.kind {
-                LeafKind::Comment(text) => {
-                    (value::Text::Borrowed(text.as_str()), ValueType::Comment)
-                }
-                LeafKind::Scalar { value, source } => (
-                    value::plaintext_text(value, source.as_ref().map(|s| s.as_str())),
-                    value.value_type(),
-                ),
-                LeafKind::Structure(_) => continue,
-            };
-            if plaintext.is_empty() {
-                continue;
-            }
-            aad::write_for_path(&leaf.path(), &mut aad);
-            let (bytes, aad) = (plaintext.as_bytes(), aad.as_bytes());
             let kept = if kept_ivs.is_empty() {
                 None
             } else {
                 kept_ivs.get(&i)
             };
-            *edit = Replacement::Encrypted(match kept {
-                Some(iv) => enc.encrypt_with_iv(bytes, aad, ty, iv),
-                None => enc.encrypt(bytes, aad, ty),
-            });
+            if let Some(text) = encrypt_leaf(&mut enc, &mut aad, &leaves[i], kept) {
+                *edit = Replacement::Encrypted(text);
+            }
         }
     });
+    edits
+}
 
-    let lastmodified = now.to_rfc3339();
-    let metadata = Metadata {
-        key_groups,
-        shamir_threshold,
-        lastmodified,
-        // Sealed below: shroud_auth's tag is the MAC's IV.
-        mac: String::new(),
-        rule: settings.rule.clone(),
-        mac_only_encrypted: settings.mac_only_encrypted,
-        version: FORMAT_VERSION.to_string(),
-        key_version: settings.key_version.clone(),
-    };
-    let mut node = metadata.to_node();
-    crate::integrity::seal(key, doc.leaves(), &edits, &mut node, &hasher.finish_hex())?;
+fn encrypt_edits(
+    doc: &dyn Document,
+    key: &DataKey,
+    key_groups: Vec<KeyGroup>,
+    shamir_threshold: Option<usize>,
+    settings: &EncryptSettings,
+    now: Timestamp,
+    stash: &mut IvStash,
+) -> Result<Encrypted, Error> {
+    if doc.metadata().is_some() {
+        return Err(Error::AlreadyEncrypted);
+    }
+    let leaves = doc.leaves();
+    let FirstPass {
+        todo,
+        kept_ivs,
+        mac_hex,
+    } = first_pass(leaves, settings, stash);
+
+    let edits = encrypt_all(key, leaves, &todo, &kept_ivs);
+
+    let mut node = new_metadata(key_groups, shamir_threshold, settings, now);
+    crate::integrity::seal(key, doc.leaves(), &edits, &mut node, &mac_hex)?;
     Ok(Encrypted {
         edits,
         metadata: node,

@@ -401,21 +401,113 @@ fn v2_mac(
         for (j, digest) in out.iter_mut().enumerate() {
             let c = first + j;
             let end = starts.get(c + 1).copied().unwrap_or(leaves.len());
-            let mut t = Transcript::new(Sha256::default());
-            t.update(V2_CHUNK_TAG);
-            for (i, leaf) in leaves.iter().enumerate().take(end).skip(starts[c]) {
-                t.leaf(leaf, edit(i));
-            }
-            *digest = t.into_hash().finalize_fixed().into();
+            *digest = chunk_digest(&leaves[starts[c]..end], |i| edit(starts[c] + i));
         }
     });
+    v2_mac_of_digests(key, &digests, node)
+}
+
+/// The SHA-256 of one v2 chunk: `leaves` with the replacement `edit(i)`
+/// for the `i`th of them.
+fn chunk_digest<'e>(leaves: &[Leaf], edit: impl Fn(usize) -> Option<&'e Replacement>) -> [u8; 32] {
+    let mut t = Transcript::new(Sha256::default());
+    t.update(V2_CHUNK_TAG);
+    for (i, leaf) in leaves.iter().enumerate() {
+        t.leaf(leaf, edit(i));
+    }
+    t.into_hash().finalize_fixed().into()
+}
+
+/// The v2 HMAC (before finalising) over the chunk digests and `node`.
+fn v2_mac_of_digests(key: &DataKey, digests: &[[u8; 32]], node: &MetaNode) -> HmacSha256 {
     let mut t = Transcript::new(new_hmac(key, &V2));
     t.num(digests.len());
-    for d in &digests {
+    for d in digests {
         t.update(d);
     }
     t.metadata(node, V2.excluded);
     t.into_hash()
+}
+
+/// Where the v2 chunks of a document about to be encrypted start (the
+/// index of each chunk's first leaf), for sealing it a chunk at a time
+/// ([`Sealer`]). Encrypting never touches an empty comment, so which
+/// leaves the transcript skips does not depend on the edits.
+pub fn encrypt_chunk_starts(leaves: &[Leaf]) -> Vec<usize> {
+    let mut starts = Vec::new();
+    let mut in_chunk = LEAVES_PER_CHUNK;
+    for (i, leaf) in leaves.iter().enumerate() {
+        if skipped(leaf, None) {
+            continue;
+        }
+        if in_chunk == LEAVES_PER_CHUNK {
+            starts.push(i);
+            in_chunk = 0;
+        }
+        in_chunk += 1;
+    }
+    starts
+}
+
+/// [`seal`] fed a chunk at a time, so the `ENC[...]` texts of a document
+/// need not all exist at once: the chunks are the ranges between
+/// [`encrypt_chunk_starts`] (the last one running to the end), in order.
+/// The tag is the same bytes [`seal`] computes.
+#[derive(Default)]
+pub struct Sealer {
+    digests: Vec<[u8; 32]>,
+}
+
+impl Sealer {
+    /// The digest of one chunk: its leaves and their replacements (any
+    /// thread; add them with [`Sealer::push`] in order).
+    pub fn digest(leaves: &[Leaf], edits: &[Replacement]) -> [u8; 32] {
+        chunk_digest(leaves, |i| edits.get(i))
+    }
+
+    /// Add the next chunk's digest.
+    pub fn push(&mut self, digest: [u8; 32]) {
+        self.digests.push(digest);
+    }
+
+    /// As [`seal`], once every chunk was added.
+    pub fn seal(&self, key: &DataKey, node: &mut MetaNode, mac_hex: &str) -> Result<(), Error> {
+        prepare_node(node)?;
+        let iv: [u8; 32] = v2_mac_of_digests(key, &self.digests, node)
+            .finalize()
+            .into_bytes()
+            .into();
+        store_mac(key, node, mac_hex, &iv)
+    }
+}
+
+/// `shroud_auth` set to [`MARKER`] (replacing any older value), as sealed
+/// (for writing the metadata before its `mac` is known).
+pub fn mark(node: &mut MetaNode) -> Result<(), Error> {
+    prepare_node(node)
+}
+
+fn prepare_node(node: &mut MetaNode) -> Result<(), Error> {
+    let MetaNode::Map(entries) = node else {
+        return Err(metadata_error("the sops metadata is not a map"));
+    };
+    entries.retain(|(k, _)| k != FIELD);
+    entries.push((FIELD.to_string(), MetaNode::Str(MARKER.to_string())));
+    Ok(())
+}
+
+/// `mac` set to `mac_hex` encrypted with `iv`.
+fn store_mac(key: &DataKey, node: &mut MetaNode, mac_hex: &str, iv: &[u8; 32]) -> Result<(), Error> {
+    let lastmodified = lastmodified(node).ok_or_else(|| metadata_error("no lastmodified"))?;
+    let sealed = sops_mac::seal_with_iv(key, mac_hex, lastmodified, iv)?;
+    let MetaNode::Map(entries) = node else {
+        return Err(metadata_error("the sops metadata is not a map"));
+    };
+    match entries.iter_mut().find(|(k, _)| k == MAC_FIELD) {
+        Some((_, v)) => *v = MetaNode::Str(sealed),
+        None => entries.push((MAC_FIELD.to_string(), MetaNode::Str(sealed))),
+    }
+    Ok(())
 }
 
 fn metadata_error(msg: &str) -> Error {
@@ -441,25 +533,12 @@ pub fn seal(
     node: &mut MetaNode,
     mac_hex: &str,
 ) -> Result<(), Error> {
-    let MetaNode::Map(entries) = node else {
-        return Err(metadata_error("the sops metadata is not a map"));
-    };
-    entries.retain(|(k, _)| k != FIELD);
-    entries.push((FIELD.to_string(), MetaNode::Str(MARKER.to_string())));
+    prepare_node(node)?;
     let iv: [u8; 32] = v2_mac(key, leaves, Some(edits), node)
         .finalize()
         .into_bytes()
         .into();
-    let lastmodified = lastmodified(node).ok_or_else(|| metadata_error("no lastmodified"))?;
-    let sealed = sops_mac::seal_with_iv(key, mac_hex, lastmodified, &iv)?;
-    let MetaNode::Map(entries) = node else {
-        unreachable!("checked above");
-    };
-    match entries.iter_mut().find(|(k, _)| k == MAC_FIELD) {
-        Some((_, v)) => *v = MetaNode::Str(sealed),
-        None => entries.push((MAC_FIELD.to_string(), MetaNode::Str(sealed))),
-    }
-    Ok(())
+    store_mac(key, node, mac_hex, &iv)
 }
 
 /// [`seal`] with the SOPS MAC the `mac` of `node` already holds (metadata

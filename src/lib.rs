@@ -13,6 +13,7 @@
 //!   leaves out.
 //! - [`keys`]: age recipients and identities, data-key wrapping.
 
+pub mod chunked;
 pub mod config;
 pub mod convert;
 pub mod crypto;

@@ -185,7 +185,7 @@ pub fn run(args: EncryptArgs, config_flag: Option<&Path>) -> Result<()> {
     let recipients = keyring::encryption_recipients(plan.key_source(args.age.as_deref()))?;
     let key = DataKey::generate();
     let (groups, threshold) = keyring::wrap_for(&key, &recipients, plan.threshold)?;
-    let enc = engine::encrypt_parts(
+    let chunked = shroud::chunked::Chunked::prepare(
         doc.as_ref(),
         &key,
         groups,
@@ -194,6 +194,16 @@ pub fn run(args: EncryptArgs, config_flag: Option<&Path>) -> Result<()> {
         engine::now_utc(),
     )
     .with_context(|| name.clone())?;
+    // Every span is checked before the first byte is written; the values
+    // are then encrypted and written a chunk at a time.
+    if let Some(spliced) = chunked.plan().with_context(|| name.clone())? {
+        let mut produce = |w: &mut dyn std::io::Write| chunked.write(&spliced, w);
+        return match &dest {
+            super::Destination::Stdout => io::write_stdout_with(&mut produce),
+            super::Destination::File(p) => io::write_atomic_with(p, &mut produce),
+        };
+    }
+    let enc = chunked.into_encrypted().with_context(|| name.clone())?;
     let output = doc
         .plan(&enc.edits, Some(&enc.metadata))
         .with_context(|| name.clone())?;

@@ -17,6 +17,43 @@ use crate::error::FormatError;
 pub struct Edit<'a> {
     pub span: Span,
     pub text: Cow<'a, str>,
+    /// Text that is only known while writing, after `text`: see [`Fill`].
+    pub fill: Option<Fill>,
+}
+
+/// The `ENC[...]` text of leaf `slot`, produced while the output is
+/// written ([`Spliced::write_filled`]), so that the encrypted texts of a
+/// big file need not all exist at once. An `ENC[...]` string never needs
+/// quoting or escaping, so a format writes it as its edit's `text` (the
+/// prefix), then the `ENC[...]` text less its first `skip` bytes, then
+/// `suffix`.
+#[derive(Clone, Copy, Debug)]
+pub struct Fill {
+    pub slot: u32,
+    pub skip: u8,
+    pub suffix: Suffix,
+}
+
+/// What follows a [`Fill`]'s text: one byte per edit, not a pointer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Suffix {
+    None,
+    DoubleQuote,
+    SingleQuote,
+    Lf,
+    CrLf,
+}
+
+impl Suffix {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Suffix::None => "",
+            Suffix::DoubleQuote => "\"",
+            Suffix::SingleQuote => "'",
+            Suffix::Lf => "\n",
+            Suffix::CrLf => "\r\n",
+        }
+    }
 }
 
 impl<'a> Edit<'a> {
@@ -24,6 +61,17 @@ impl<'a> Edit<'a> {
         Edit {
             span,
             text: text.into(),
+            fill: None,
+        }
+    }
+
+    /// Replace `span` with `prefix`, the `ENC[...]` text `fill` names, and
+    /// its suffix.
+    pub fn filled(span: Span, prefix: impl Into<Cow<'a, str>>, fill: Fill) -> Edit<'a> {
+        Edit {
+            span,
+            text: prefix.into(),
+            fill: Some(fill),
         }
     }
 
@@ -87,8 +135,10 @@ impl<'a> Spliced<'a> {
         self
     }
 
-    /// Call `f` on each piece of the output, in order.
+    /// Call `f` on each piece of the output, in order. Only for output
+    /// without [`Fill`]s (those are written by [`Spliced::write_filled`]).
     fn each_piece<E>(&self, mut f: impl FnMut(&str) -> Result<(), E>) -> Result<(), E> {
+        debug_assert!(!self.has_fills(), "filled output written without its fills");
         let mut pos = 0;
         for e in &self.edits {
             f(&self.src[pos..e.span.start])?;
@@ -96,6 +146,60 @@ impl<'a> Spliced<'a> {
             pos = e.span.end;
         }
         f(&self.src[pos..])
+    }
+
+    /// Whether some edit has a [`Fill`].
+    pub fn has_fills(&self) -> bool {
+        self.edits.iter().any(|e| e.fill.is_some())
+    }
+
+    /// Whether [`Spliced::write_filled`] can produce the fills a chunk at a
+    /// time: they come in increasing slot order, and every edit whose text
+    /// `late` says can only be written after the last fill (the metadata,
+    /// with the MAC sealed over every value) does come after it. Checked
+    /// before anything is written.
+    pub fn fills_in_order(&self, late: impl Fn(&str) -> bool) -> bool {
+        if self.drop_final_newline {
+            return false;
+        }
+        let mut last: Option<u32> = None;
+        let mut late_seen = false;
+        for e in &self.edits {
+            if late_seen && e.fill.is_some() {
+                return false;
+            }
+            if let Some(f) = e.fill {
+                if last.is_some_and(|l| f.slot <= l) {
+                    return false;
+                }
+                last = Some(f.slot);
+            }
+            late_seen |= late(&e.text);
+        }
+        true
+    }
+
+    /// Write the output to `w` (which should buffer), asking `fill` to
+    /// write the `ENC[...]` text of each [`Fill`] (less its first `skip`
+    /// bytes) and `text` to write each edit's own text. Only for output
+    /// that passed [`Spliced::fills_in_order`].
+    pub fn write_filled(
+        &self,
+        w: &mut dyn std::io::Write,
+        fill: &mut dyn FnMut(u32, usize, &mut dyn std::io::Write) -> std::io::Result<()>,
+        text: &mut dyn FnMut(&str, &mut dyn std::io::Write) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        let mut pos = 0;
+        for e in &self.edits {
+            w.write_all(self.src[pos..e.span.start].as_bytes())?;
+            text(&e.text, w)?;
+            if let Some(f) = e.fill {
+                fill(f.slot, f.skip as usize, w)?;
+                w.write_all(f.suffix.as_str().as_bytes())?;
+            }
+            pos = e.span.end;
+        }
+        w.write_all(self.src[pos..].as_bytes())
     }
 
     /// The length of the output in bytes.

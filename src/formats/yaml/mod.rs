@@ -50,4 +50,12 @@ impl Document for YamlDocument<'_> {
     ) -> Result<Plan<'s>, FormatError> {
         render::plan(self.src, &self.parsed, edits, metadata)
     }
+
+    fn plan_filled<'s>(
+        &'s self,
+        encrypt: &[bool],
+        metadata: &MetaNode,
+    ) -> Result<Option<crate::formats::splice::Spliced<'s>>, FormatError> {
+        render::plan_filled(self.src, &self.parsed, encrypt, metadata)
+    }
 }

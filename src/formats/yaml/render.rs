@@ -5,7 +5,7 @@ use super::emit::{self, double_quote, plain_or_quoted, same_value, single_quote}
 use super::parse::{ALIAS_TAG, Block, Chomp, Info, Parsed, Style};
 use crate::document::{Decrypted, LeafKind, MetaNode, Plan, Replacement, Span, Value};
 use crate::error::{FormatError, display_path};
-use crate::formats::splice::{Edit, Spliced, splice};
+use crate::formats::splice::{Edit, Fill, Spliced, Suffix, splice};
 
 struct Ctx<'a> {
     src: &'a str,
@@ -19,20 +19,10 @@ pub fn plan<'s>(
     metadata: Option<&MetaNode>,
 ) -> Result<Plan<'s>, FormatError> {
     crate::document::check_edit_count(edits, &p.leaves)?;
-    // CRLF only when every line break of the file is CRLF. Usually the
-    // first line already says no, so the whole text is not scanned.
-    let b = src.as_bytes();
-    let all_crlf = |first: usize| {
-        b[first..]
-            .iter()
-            .enumerate()
-            .all(|(i, &c)| c != b'\n' || b[first + i - 1] == b'\r')
+    let cx = Ctx {
+        src,
+        nl: line_break(src),
     };
-    let nl = match b.iter().position(|&c| c == b'\n') {
-        Some(first) if first > 0 && b[first - 1] == b'\r' && all_crlf(first) => "\r\n",
-        _ => "\n",
-    };
-    let cx = Ctx { src, nl };
     // About one edit per leaf: sized once rather than grown by doubling,
     // which copies the list and leaves up to half of it unused.
     let mut out: Vec<Edit> = Vec::with_capacity(p.leaves.len() + 2 * p.docs.len() + 2);
@@ -152,6 +142,40 @@ pub fn plan<'s>(
         ));
     }
 
+    let eat_nl = metadata_edits(&cx, p, metadata, &mut out)?;
+    let mut spliced = Spliced::new(src, out)?;
+    if eat_nl && metadata.is_none() {
+        spliced = spliced.drop_final_newline();
+    }
+    Ok(Plan::spliced(spliced, warnings))
+}
+
+/// The line break the output uses: CRLF only when every line break of the
+/// file is CRLF. Usually the first line already says no, so the whole text
+/// is not scanned.
+fn line_break(src: &str) -> &'static str {
+    let b = src.as_bytes();
+    let all_crlf = |first: usize| {
+        b[first..]
+            .iter()
+            .enumerate()
+            .all(|(i, &c)| c != b'\n' || b[first + i - 1] == b'\r')
+    };
+    match b.iter().position(|&c| c == b'\n') {
+        Some(first) if first > 0 && b[first - 1] == b'\r' && all_crlf(first) => "\r\n",
+        _ => "\n",
+    }
+}
+
+/// The edits that remove the old metadata blocks and write `metadata`;
+/// whether the output's final line break goes with the removed block.
+fn metadata_edits(
+    cx: &Ctx<'_>,
+    p: &Parsed,
+    metadata: Option<&MetaNode>,
+    out: &mut Vec<Edit<'_>>,
+) -> Result<bool, FormatError> {
+    let (src, nl) = (cx.src, cx.nl);
     let mut eat_nl = false;
     for doc in &p.docs {
         if let Some((r, eat)) = &doc.meta_removal {
@@ -203,11 +227,104 @@ pub fn plan<'s>(
             }
         }
     }
-    let mut spliced = Spliced::new(src, out)?;
-    if eat_nl && metadata.is_none() {
-        spliced = spliced.drop_final_newline();
+    Ok(eat_nl)
+}
+
+/// [`plan`] for encrypting, with every `ENC[...]` text filled in while
+/// writing (see [`crate::document::Document::plan_filled`]). `None` when an
+/// alias reaches a value to encrypt: it is written out as a copy of its
+/// anchor, which needs the texts.
+pub fn plan_filled<'s>(
+    src: &'s str,
+    p: &'s Parsed,
+    encrypt: &[bool],
+    metadata: &MetaNode,
+) -> Result<Option<Spliced<'s>>, FormatError> {
+    if encrypt.len() != p.leaves.len() {
+        return Err(FormatError::SpanCheck(format!(
+            "{} edits for {} leaves",
+            encrypt.len(),
+            p.leaves.len()
+        )));
     }
-    Ok(Plan::spliced(spliced, warnings))
+    let cx = Ctx {
+        src,
+        nl: line_break(src),
+    };
+    let mut out: Vec<Edit> = Vec::with_capacity(
+        encrypt.iter().filter(|&&e| e).count() + 2 * p.docs.len() + 2,
+    );
+    // Nodes marked as expanded aliases only change when something in them
+    // is decrypted, which encrypting never does.
+    for (i, leaf) in p.leaves.iter().enumerate() {
+        if !encrypt[i] {
+            continue;
+        }
+        let info = &p.infos[i];
+        if let Info::Virtual { .. } = info {
+            return Ok(None);
+        }
+        let Some(span) = leaf.span.clone() else {
+            continue;
+        };
+        check_span(src, &span, info)?;
+        let Ok(slot) = u32::try_from(i) else {
+            return Ok(None);
+        };
+        out.push(match info {
+            Info::Comment => Edit::filled(span, "", fill(slot, 0, Suffix::None)),
+            _ => filled_edit(&cx, info, span, slot),
+        });
+    }
+    metadata_edits(&cx, p, Some(metadata), &mut out)?;
+    Ok(Some(Spliced::new(src, out)?))
+}
+
+fn fill(slot: u32, skip: u8, suffix: Suffix) -> Fill {
+    Fill { slot, skip, suffix }
+}
+
+/// [`encrypted_edits`] with the `ENC[...]` text left to fill in: the same
+/// output for every style, since the text never needs escaping.
+fn filled_edit<'e>(cx: &Ctx<'_>, info: &Info, span: Span, slot: u32) -> Edit<'e> {
+    let Info::Scalar {
+        style,
+        flow,
+        block,
+        parent_col,
+        ..
+    } = info
+    else {
+        return Edit::filled(span, "", fill(slot, 0, Suffix::None));
+    };
+    match style {
+        // As flow_plain_enc: the first letter escaped.
+        Style::Plain if *flow => Edit::filled(span, "\"\\x45", fill(slot, 1, Suffix::DoubleQuote)),
+        Style::Plain => Edit::filled(span, "", fill(slot, 0, Suffix::None)),
+        Style::Single => Edit::filled(span, "'", fill(slot, 0, Suffix::SingleQuote)),
+        Style::Double => Edit::filled(span, "\"", fill(slot, 0, Suffix::DoubleQuote)),
+        Style::Literal | Style::Folded => match block {
+            Some(b) => {
+                let indent = if b.indent > 0 {
+                    b.indent
+                } else {
+                    parent_col + 2
+                };
+                let mut text = String::new();
+                if b.content.start == cx.src.len() && !cx.src.ends_with('\n') {
+                    text.push_str(cx.nl);
+                }
+                text.push_str(&" ".repeat(indent));
+                let suffix = if cx.src[b.content.clone()].ends_with('\n') || b.content.is_empty() {
+                    if cx.nl == "\r\n" { Suffix::CrLf } else { Suffix::Lf }
+                } else {
+                    Suffix::None
+                };
+                Edit::filled(b.content.clone(), text, fill(slot, 0, suffix))
+            }
+            None => Edit::filled(span, "", fill(slot, 0, Suffix::None)),
+        },
+    }
 }
 
 /// The value a leaf will hold after rendering.
