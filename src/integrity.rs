@@ -497,7 +497,12 @@ fn prepare_node(node: &mut MetaNode) -> Result<(), Error> {
 }
 
 /// `mac` set to `mac_hex` encrypted with `iv`.
-fn store_mac(key: &DataKey, node: &mut MetaNode, mac_hex: &str, iv: &[u8; 32]) -> Result<(), Error> {
+fn store_mac(
+    key: &DataKey,
+    node: &mut MetaNode,
+    mac_hex: &str,
+    iv: &[u8; 32],
+) -> Result<(), Error> {
     let lastmodified = lastmodified(node).ok_or_else(|| metadata_error("no lastmodified"))?;
     let sealed = sops_mac::seal_with_iv(key, mac_hex, lastmodified, iv)?;
     let MetaNode::Map(entries) = node else {

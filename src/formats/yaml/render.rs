@@ -251,9 +251,8 @@ pub fn plan_filled<'s>(
         src,
         nl: line_break(src),
     };
-    let mut out: Vec<Edit> = Vec::with_capacity(
-        encrypt.iter().filter(|&&e| e).count() + 2 * p.docs.len() + 2,
-    );
+    let mut out: Vec<Edit> =
+        Vec::with_capacity(encrypt.iter().filter(|&&e| e).count() + 2 * p.docs.len() + 2);
     // Nodes marked as expanded aliases only change when something in them
     // is decrypted, which encrypting never does.
     for (i, leaf) in p.leaves.iter().enumerate() {
@@ -316,7 +315,11 @@ fn filled_edit<'e>(cx: &Ctx<'_>, info: &Info, span: Span, slot: u32) -> Edit<'e>
                 }
                 text.push_str(&" ".repeat(indent));
                 let suffix = if cx.src[b.content.clone()].ends_with('\n') || b.content.is_empty() {
-                    if cx.nl == "\r\n" { Suffix::CrLf } else { Suffix::Lf }
+                    if cx.nl == "\r\n" {
+                        Suffix::CrLf
+                    } else {
+                        Suffix::Lf
+                    }
                 } else {
                     Suffix::None
                 };
