@@ -276,8 +276,12 @@ mod tests {
     /// when the document takes the old path), check the result decrypts
     /// back to `src` with a valid `shroud_auth`, and return it.
     fn round_trip(src: &str) -> Option<String> {
+        round_trip_in(Format::Yaml, src)
+    }
+
+    fn round_trip_in(format: Format, src: &str) -> Option<String> {
         let key = key();
-        let doc = Format::Yaml.parse(src).unwrap();
+        let doc = format.parse(src).unwrap();
         let settings = EncryptSettings::default();
         let now = engine::now_utc();
         let c = Chunked::prepare(doc.as_ref(), &key, groups(), None, &settings, now).unwrap();
@@ -286,7 +290,7 @@ mod tests {
         c.write(&plan, &mut out).unwrap();
         let out = String::from_utf8(out).unwrap();
         assert!(!out.contains(&c.placeholder), "the placeholder was written");
-        let enc = Format::Yaml.parse(&out).unwrap();
+        let enc = format.parse(&out).unwrap();
         let meta = engine::metadata(enc.as_ref()).unwrap();
         let options = DecryptOptions {
             ignore_mac: false,
@@ -355,6 +359,16 @@ mod tests {
             panic!("no mac")
         };
         assert!(out.contains(&format!("mac: {mac}")), "{mac}");
+    }
+
+    #[test]
+    fn dotenv_in_chunks() {
+        let mut src = String::from("# top\n");
+        for i in 0..(integrity::LEAVES_PER_CHUNK * 3 + 1) {
+            src.push_str(&format!("K{i}=value {i}\n# note {i}\nE{i}=\n"));
+        }
+        let out = round_trip_in(Format::Dotenv, &src).expect("written in chunks");
+        assert!(out.contains("sops_shroud_auth=v2:HMAC-SHA256:mac-iv"));
     }
 
     /// An alias that reaches a value to encrypt is written out as a copy,

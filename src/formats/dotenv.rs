@@ -236,30 +236,71 @@ impl Document for DotenvDocument<'_> {
                     std::borrow::Cow::Borrowed(text.as_str())
                 }
             };
-            let Some(span) = leaf.span.clone() else {
-                return Err(FormatError::SpanCheck(
-                    "a dotenv leaf without a span".into(),
-                ));
-            };
-            // A value span starts right after '=', a comment span after '#'.
-            let marker = if leaf.is_comment() { b'#' } else { b'=' };
-            let before = span
-                .start
-                .checked_sub(1)
-                .and_then(|i| self.src.as_bytes().get(i));
-            if before != Some(&marker) {
-                return Err(FormatError::SpanCheck(format!(
-                    "span {span:?} does not follow a '{}'",
-                    marker as char
-                )));
-            }
-            out.push(Edit::new(span, text));
+            out.push(Edit::new(self.checked_span(leaf)?, text));
         }
         out.extend(self.removals());
         if let Some(m) = metadata {
             out.push(Edit::insert(self.src.len(), self.metadata_text(m)));
         }
         Ok(Plan::spliced(Spliced::new(self.src, out)?, Vec::new()))
+    }
+
+    /// An `ENC[...]` text is one line and needs no escaping, so it goes
+    /// in as it is, filled in while writing.
+    fn plan_filled<'s>(
+        &'s self,
+        encrypt: &[bool],
+        metadata: &MetaNode,
+    ) -> Result<Option<Spliced<'s>>, FormatError> {
+        if encrypt.len() != self.leaves.len() {
+            return Err(FormatError::SpanCheck(format!(
+                "{} edits for {} leaves",
+                encrypt.len(),
+                self.leaves.len()
+            )));
+        }
+        let mut out = Vec::with_capacity(encrypt.iter().filter(|&&e| e).count() + 2);
+        for (i, leaf) in self.leaves.iter().enumerate() {
+            if !encrypt[i] {
+                continue;
+            }
+            let Ok(slot) = u32::try_from(i) else {
+                return Ok(None);
+            };
+            let fill = crate::formats::splice::Fill {
+                slot,
+                skip: 0,
+                suffix: crate::formats::splice::Suffix::None,
+            };
+            out.push(Edit::filled(self.checked_span(leaf)?, "", fill));
+        }
+        out.extend(self.removals());
+        out.push(Edit::insert(self.src.len(), self.metadata_text(metadata)));
+        Ok(Some(Spliced::new(self.src, out)?))
+    }
+}
+
+impl DotenvDocument<'_> {
+    /// A leaf's span, checked to still follow its `=` (a value) or `#` (a
+    /// comment).
+    fn checked_span(&self, leaf: &Leaf) -> Result<crate::document::Span, FormatError> {
+        let Some(span) = leaf.span.clone() else {
+            return Err(FormatError::SpanCheck(
+                "a dotenv leaf without a span".into(),
+            ));
+        };
+        let marker = if leaf.is_comment() { b'#' } else { b'=' };
+        let before = span
+            .start
+            .checked_sub(1)
+            .and_then(|i| self.src.as_bytes().get(i));
+        if before != Some(&marker) {
+            return Err(FormatError::SpanCheck(format!(
+                "span {span:?} does not follow a '{}'",
+                marker as char
+            )));
+        }
+        Ok(span)
     }
 }
 
