@@ -371,6 +371,21 @@ mod tests {
         assert!(out.contains("sops_shroud_auth=v2:HMAC-SHA256:mac-iv"));
     }
 
+    #[test]
+    fn json_in_chunks() {
+        let mut src = String::from("{\n  \"list\": [\n");
+        let n = integrity::LEAVES_PER_CHUNK * 3 + 1;
+        for i in 0..n {
+            let sep = if i + 1 == n { "" } else { "," };
+            src.push_str(&format!(
+                "    {{\"s\": \"v {i}\", \"n\": {i}.5, \"b\": true, \"e\": \"\", \"z\": null}}{sep}\n"
+            ));
+        }
+        src.push_str("  ]\n}\n");
+        let out = round_trip_in(Format::Json, &src).expect("written in chunks");
+        assert!(out.contains("\"shroud_auth\": \"v2:HMAC-SHA256:mac-iv\""));
+    }
+
     /// An alias that reaches a value to encrypt is written out as a copy,
     /// and a stream of documents gets metadata in each: both take the old
     /// path.

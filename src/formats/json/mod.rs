@@ -398,28 +398,7 @@ impl Document for JsonDocument<'_> {
             if matches!(edit, Replacement::Keep) {
                 continue;
             }
-            let Some(span) = leaf.span.clone() else {
-                return Err(FormatError::SpanCheck("a JSON leaf without a span".into()));
-            };
-            // The span must still start a scalar token of the kind parsed.
-            let first = self.src.as_bytes().get(span.start).copied();
-            let ok = match &leaf.kind {
-                LeafKind::Scalar {
-                    value: Value::Str(_),
-                    ..
-                } => first == Some(b'"'),
-                LeafKind::Scalar {
-                    value: Value::Bool(_),
-                    ..
-                } => matches!(first, Some(b't' | b'f')),
-                LeafKind::Scalar { .. } => matches!(first, Some(b'-' | b'0'..=b'9')),
-                LeafKind::Comment(_) | LeafKind::Structure(_) => false,
-            };
-            if !ok {
-                return Err(FormatError::SpanCheck(format!(
-                    "span {span:?} does not hold a JSON scalar"
-                )));
-            }
+            let span = self.checked_span(leaf)?;
             // Extend the current run with the text up to this leaf, unless
             // the metadata removal lies in between (edits must not overlap).
             let gap = match &run {
@@ -480,5 +459,70 @@ impl Document for JsonDocument<'_> {
             out.push(self.metadata_insertion(m)?);
         }
         Ok(Plan::spliced(Spliced::new(self.src, out)?, Vec::new()))
+    }
+
+    /// An `ENC[...]` text needs no escaping in a JSON string, so each one
+    /// is `"`, the text filled in while writing, and `"`.
+    fn plan_filled<'s>(
+        &'s self,
+        encrypt: &[bool],
+        metadata: &MetaNode,
+    ) -> Result<Option<Spliced<'s>>, FormatError> {
+        if encrypt.len() != self.leaves.len() {
+            return Err(FormatError::SpanCheck(format!(
+                "{} edits for {} leaves",
+                encrypt.len(),
+                self.leaves.len()
+            )));
+        }
+        let mut out = Vec::with_capacity(encrypt.iter().filter(|&&e| e).count() + 2);
+        for (i, leaf) in self.leaves.iter().enumerate() {
+            if !encrypt[i] {
+                continue;
+            }
+            let Ok(slot) = u32::try_from(i) else {
+                return Ok(None);
+            };
+            let fill = crate::formats::splice::Fill {
+                slot,
+                skip: 0,
+                suffix: crate::formats::splice::Suffix::DoubleQuote,
+            };
+            out.push(Edit::filled(self.checked_span(leaf)?, "\"", fill));
+        }
+        if let Some(r) = self.sops_removal() {
+            out.push(Edit::new(r, ""));
+        }
+        out.push(self.metadata_insertion(metadata)?);
+        Ok(Some(Spliced::new(self.src, out)?))
+    }
+}
+
+impl JsonDocument<'_> {
+    /// A leaf's span, checked to still start a scalar token of the kind
+    /// parsed.
+    fn checked_span(&self, leaf: &Leaf) -> Result<crate::document::Span, FormatError> {
+        let Some(span) = leaf.span.clone() else {
+            return Err(FormatError::SpanCheck("a JSON leaf without a span".into()));
+        };
+        let first = self.src.as_bytes().get(span.start).copied();
+        let ok = match &leaf.kind {
+            LeafKind::Scalar {
+                value: Value::Str(_),
+                ..
+            } => first == Some(b'"'),
+            LeafKind::Scalar {
+                value: Value::Bool(_),
+                ..
+            } => matches!(first, Some(b't' | b'f')),
+            LeafKind::Scalar { .. } => matches!(first, Some(b'-' | b'0'..=b'9')),
+            LeafKind::Comment(_) | LeafKind::Structure(_) => false,
+        };
+        if !ok {
+            return Err(FormatError::SpanCheck(format!(
+                "span {span:?} does not hold a JSON scalar"
+            )));
+        }
+        Ok(span)
     }
 }
