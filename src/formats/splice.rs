@@ -191,7 +191,7 @@ impl<'a> Spliced<'a> {
     ) -> std::io::Result<()> {
         let mut pos = 0;
         for e in &self.edits {
-            w.write_all(self.src[pos..e.span.start].as_bytes())?;
+            w.write_all(&self.src.as_bytes()[pos..e.span.start])?;
             text(&e.text, w)?;
             if let Some(f) = e.fill {
                 fill(f.slot, f.skip as usize, w)?;
@@ -199,7 +199,7 @@ impl<'a> Spliced<'a> {
             }
             pos = e.span.end;
         }
-        w.write_all(self.src[pos..].as_bytes())
+        w.write_all(&self.src.as_bytes()[pos..])
     }
 
     /// The length of the output in bytes.
