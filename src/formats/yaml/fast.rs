@@ -274,6 +274,9 @@ impl<'a> Reader<'a> {
             });
             return self.seq_item(line, p, col);
         }
+        if let Some(map) = self.empty_flow(p, line.end) {
+            return self.empty_collection(line, p, map);
+        }
         if self.b[p] == b'|' {
             // Only right after its key or dash (`key: |`, `- |`).
             if self.b[line.start..p].iter().all(|&c| c == b' ') {
@@ -340,11 +343,39 @@ impl<'a> Reader<'a> {
         if b[q] == b'|' {
             return self.block(line, q, col);
         }
+        if let Some(map) = self.empty_flow(q, line.end) {
+            return self.empty_collection(line, q, map);
+        }
         let val = self.read_scalar(q, line.end)?;
         if !self.only_comment(val.end, line.end) {
             return None;
         }
         self.scalar(val)?;
+        Some(line.next)
+    }
+
+    /// `{}` (`Some(true)`) or `[]` (`Some(false)`) at `p`, as a whole value.
+    fn empty_flow(&self, p: usize, line_end: usize) -> Option<bool> {
+        match &self.b[p..line_end] {
+            [b'{', b'}', ..] => Some(true),
+            [b'[', b']', ..] => Some(false),
+            _ => None,
+        }
+    }
+
+    /// The empty flow collection at `p`, the value of a key or dash (never
+    /// the document root), and nothing but a comment after it.
+    fn empty_collection(&mut self, line: Line, p: usize, map: bool) -> Option<usize> {
+        if self.stack.is_empty() || !self.only_comment(p + 2, line.end) {
+            return None;
+        }
+        let (open, close) = if map {
+            (Event::MappingStart(0, None), Event::MappingEnd)
+        } else {
+            (Event::SequenceStart(0, None), Event::SequenceEnd)
+        };
+        self.ev(open, p, p + 1)?;
+        self.ev(close, p + 1, p + 2)?;
         Some(line.next)
     }
 
