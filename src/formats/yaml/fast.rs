@@ -27,10 +27,13 @@ pub fn parse(src: &str) -> Option<Parsed> {
     if !plain_text(src) {
         return None;
     }
+    let mut st = State::new(src);
+    // At most one leaf per line, but for a comment after a value.
+    st.reserve(memchr::memchr_iter(b'\n', src.as_bytes()).count() + 1);
     let mut r = Reader {
         src,
         b: src.as_bytes(),
-        st: State::new(src),
+        st,
         stack: Vec::new(),
         pending: None,
         root_done: false,

@@ -637,6 +637,13 @@ impl<'a> State<'a> {
         st
     }
 
+    /// Room for about `n` leaves, so that a big document's lists are not
+    /// copied (and their pages touched) again and again as they grow.
+    pub(super) fn reserve(&mut self, n: usize) {
+        self.out.leaves.reserve(n);
+        self.out.infos.reserve(n);
+    }
+
     pub(super) fn finish(self) -> Parsed {
         self.out
     }
