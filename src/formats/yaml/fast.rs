@@ -426,14 +426,31 @@ impl<'a> Reader<'a> {
                 })
             }
             b'"' => {
-                let off = memchr::memchr3(b'"', b'\\', b'\t', &b[p + 1..line_end])?;
-                let i = p + 1 + off;
-                if b[i] != b'"' {
-                    return None;
+                let mut i = p + 1;
+                let mut escaped = false;
+                loop {
+                    let off = memchr::memchr3(b'"', b'\\', b'\t', &b[i..line_end])?;
+                    i += off;
+                    match b[i] {
+                        b'"' => break,
+                        // Skipping the escaped byte is enough to find the
+                        // closing quote; `unescape` checks the rest.
+                        b'\\' if i + 1 < line_end => {
+                            escaped = true;
+                            i += 2;
+                        }
+                        _ => return None,
+                    }
                 }
                 self.after_quote(i + 1, line_end)?;
+                let text = &src[p + 1..i];
+                let value = if escaped {
+                    Cow::Owned(unescape(text)?)
+                } else {
+                    Cow::Borrowed(text)
+                };
                 Some(Scalar {
-                    value: Cow::Borrowed(&src[p + 1..i]),
+                    value,
                     style: ScalarStyle::DoubleQuoted,
                     start: p,
                     end: i + 1,
@@ -506,7 +523,8 @@ impl<'a> Reader<'a> {
 
     /// A literal block scalar whose header (`|`, `|-` or `|+`, nothing
     /// after it) is at `p`, inside a collection at column `parent`. Only
-    /// blocks without blank lines, tabs or CRs are read here.
+    /// blocks without tabs or CRs, and without empty lines at their end,
+    /// are read here.
     fn block(&mut self, line: Line, p: usize, parent: usize) -> Option<usize> {
         let b = self.b;
         let mut h = p + 1;
@@ -528,6 +546,10 @@ impl<'a> Reader<'a> {
         let s = first.start + indent;
         let mut value = String::new();
         let mut at = first.start;
+        // Empty lines seen since the last text line: each is a line feed
+        // when more text follows. Before the block's end they would be
+        // chomped, and where saphyr ends such a block is left to saphyr.
+        let mut empty = 0;
         let stop = loop {
             if at == b.len() {
                 break at;
@@ -535,26 +557,37 @@ impl<'a> Reader<'a> {
             let l = self.line(at);
             let text = &b[l.start..l.end];
             let n = text.iter().take_while(|&&c| c == b' ').count();
-            if n < indent {
-                // Blank lines (with their spaces) are left to saphyr, and so
-                // is a CR or a tab anywhere on a line after the block.
-                if n == text.len() {
+            // A CR, or no final line break, is left to saphyr.
+            if l.next == l.end || l.end + 1 != l.next {
+                return None;
+            }
+            if n == text.len() {
+                // Spaces past the indentation on an empty line are text.
+                if n > indent {
                     return None;
                 }
-                break at;
+                empty += 1;
+                at = l.next;
+                continue;
             }
-            if n == text.len() || l.next == l.end || b[l.next - 1] != b'\n' || l.end + 1 != l.next
-            {
-                return None;
+            if n < indent {
+                break at;
             }
             let content = &self.src[l.start + indent..l.end];
             if content.as_bytes().contains(&b'\t') {
                 return None;
             }
+            for _ in 0..empty {
+                value.push('\n');
+            }
+            empty = 0;
             value.push_str(content);
             value.push('\n');
             at = l.next;
         };
+        if empty > 0 {
+            return None;
+        }
         if strip {
             value.pop();
         }
@@ -565,4 +598,51 @@ impl<'a> Reader<'a> {
         )?;
         Some(stop)
     }
+}
+
+/// The value of a one-line double-quoted scalar's text: the common escapes
+/// (`\\ \" \/ \n \t \r \0 \a \b \e \f \v`, an escaped space, `\x`,
+/// `\u`, `\U`). Any other escape, or a code that is not a character,
+/// declines.
+fn unescape(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('\\') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let c = *after.as_bytes().first()?;
+        let (ch, used) = match c {
+            b'\\' => ('\\', 1),
+            b'"' => ('"', 1),
+            b'/' => ('/', 1),
+            b' ' => (' ', 1),
+            b'n' => ('\n', 1),
+            b't' => ('\t', 1),
+            b'r' => ('\r', 1),
+            b'0' => ('\0', 1),
+            b'a' => ('\u{7}', 1),
+            b'b' => ('\u{8}', 1),
+            b'e' => ('\u{1b}', 1),
+            b'f' => ('\u{c}', 1),
+            b'v' => ('\u{b}', 1),
+            b'x' | b'u' | b'U' => {
+                let n = match c {
+                    b'x' => 2,
+                    b'u' => 4,
+                    _ => 8,
+                };
+                let hex = after.get(1..1 + n)?;
+                if !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
+                    return None;
+                }
+                let code = u32::from_str_radix(hex, 16).ok()?;
+                (char::from_u32(code)?, 1 + n)
+            }
+            _ => return None,
+        };
+        out.push(ch);
+        rest = &after[used..];
+    }
+    out.push_str(rest);
+    Some(out)
 }
