@@ -57,7 +57,10 @@ fn plain_text(src: &str) -> bool {
         let odd = match b[i] {
             0xC2 => matches!(c1, Some(0x80..=0x9F)),
             0xE2 => c1 == Some(0x80) && matches!(c2, Some(0xA8 | 0xA9)),
-            _ => (c1 == Some(0xBB) && c2 == Some(0xBF)) || (c1 == Some(0xBF) && matches!(c2, Some(0xBE | 0xBF))),
+            _ => {
+                (c1 == Some(0xBB) && c2 == Some(0xBF))
+                    || (c1 == Some(0xBF) && matches!(c2, Some(0xBE | 0xBF)))
+            }
         };
         if odd {
             return false;
@@ -143,7 +146,11 @@ impl<'a> Reader<'a> {
 
     fn run(&mut self) -> Option<()> {
         let b = self.b;
-        let mut pos = if self.src.starts_with('\u{feff}') { 3 } else { 0 };
+        let mut pos = if self.src.starts_with('\u{feff}') {
+            3
+        } else {
+            0
+        };
         let mut started = false;
         while pos < b.len() {
             let line = self.line(pos);
@@ -280,6 +287,9 @@ impl<'a> Reader<'a> {
         if let Some(map) = self.empty_flow(p, line.end) {
             return self.empty_collection(line, p, map);
         }
+        if self.b[p] == b'[' {
+            return self.flow_seq(line, p);
+        }
         if self.b[p] == b'|' {
             // Only right after its key or dash (`key: |`, `- |`).
             if self.b[line.start..p].iter().all(|&c| c == b' ') {
@@ -349,6 +359,9 @@ impl<'a> Reader<'a> {
         if let Some(map) = self.empty_flow(q, line.end) {
             return self.empty_collection(line, q, map);
         }
+        if b[q] == b'[' {
+            return self.flow_seq(line, q);
+        }
         let val = self.read_scalar(q, line.end)?;
         if !self.only_comment(val.end, line.end) {
             return None;
@@ -392,6 +405,11 @@ impl<'a> Reader<'a> {
 
     /// A plain or quoted scalar at `p` that ends on this line.
     fn read_scalar(&self, p: usize, line_end: usize) -> Option<Scalar<'a>> {
+        self.read_scalar_in(p, line_end, false)
+    }
+
+    /// [`Self::read_scalar`]; `flow` for an item of a flow sequence.
+    fn read_scalar_in(&self, p: usize, line_end: usize, flow: bool) -> Option<Scalar<'a>> {
         let b = self.b;
         let src = self.src;
         match b[p] {
@@ -417,7 +435,7 @@ impl<'a> Reader<'a> {
                 } else {
                     Cow::Borrowed(text)
                 };
-                self.after_quote(i + 1, line_end)?;
+                self.after_quote(i + 1, line_end, flow)?;
                 Some(Scalar {
                     value,
                     style: ScalarStyle::SingleQuoted,
@@ -442,7 +460,7 @@ impl<'a> Reader<'a> {
                         _ => return None,
                     }
                 }
-                self.after_quote(i + 1, line_end)?;
+                self.after_quote(i + 1, line_end, flow)?;
                 let text = &src[p + 1..i];
                 let value = if escaped {
                     Cow::Owned(unescape(text)?)
@@ -516,9 +534,111 @@ impl<'a> Reader<'a> {
     }
 
     /// After a closing quote: the end of the line, a space, or the `:` of a
-    /// key.
-    fn after_quote(&self, at: usize, line_end: usize) -> Option<()> {
-        (at == line_end || matches!(self.b[at], b' ' | b':')).then_some(())
+    /// key (in a flow sequence: a space, `,` or `]`).
+    fn after_quote(&self, at: usize, line_end: usize, flow: bool) -> Option<()> {
+        let ok = if flow {
+            at < line_end && matches!(self.b[at], b' ' | b',' | b']')
+        } else {
+            at == line_end || matches!(self.b[at], b' ' | b':')
+        };
+        ok.then_some(())
+    }
+
+    /// A flow sequence of scalars on one line (`[a, "b", 'c']`) at `p`, the
+    /// value of a key or dash, with nothing but a comment after it. Items
+    /// that could be anything else in flow context (a `:` or `#` in a plain
+    /// item, nested brackets, an empty item) decline.
+    fn flow_seq(&mut self, line: Line, p: usize) -> Option<usize> {
+        if self.stack.is_empty() {
+            return None;
+        }
+        let b = self.b;
+        let end = line.end;
+        let mut items = Vec::new();
+        let mut i = p + 1;
+        let close = loop {
+            while i < end && b[i] == b' ' {
+                i += 1;
+            }
+            if i >= end {
+                return None;
+            }
+            let sc = if matches!(b[i], b'\'' | b'"') {
+                self.read_scalar_in(i, end, true)?
+            } else {
+                self.flow_plain(i, end)?
+            };
+            i = sc.end;
+            items.push(sc);
+            while i < end && b[i] == b' ' {
+                i += 1;
+            }
+            match b.get(i) {
+                Some(b',') if i < end => i += 1,
+                Some(b']') if i < end => break i,
+                _ => return None,
+            }
+        };
+        if !self.only_comment(close + 1, end) {
+            return None;
+        }
+        self.ev(Event::SequenceStart(0, None), p, p + 1)?;
+        for sc in items {
+            self.scalar(sc)?;
+        }
+        self.ev(Event::SequenceEnd, close, close + 1)?;
+        Some(line.next)
+    }
+
+    /// A plain item of a flow sequence at `p`: up to the next `,` or `]`.
+    fn flow_plain(&self, p: usize, end: usize) -> Option<Scalar<'a>> {
+        let b = self.b;
+        let c = b[p];
+        // `?` and `:` mean keys in flow context; the rest are indicators.
+        if matches!(
+            c,
+            b'[' | b']'
+                | b'{'
+                | b'}'
+                | b','
+                | b'#'
+                | b'&'
+                | b'*'
+                | b'!'
+                | b'|'
+                | b'>'
+                | b'%'
+                | b'@'
+                | b'`'
+                | b'?'
+                | b':'
+        ) || (c == b'-' && (p + 1 >= end || matches!(b[p + 1], b' ' | b',' | b']')))
+        {
+            return None;
+        }
+        let mut j = p;
+        while j < end && !matches!(b[j], b',' | b']') {
+            if matches!(
+                b[j],
+                b':' | b'#' | b'[' | b'{' | b'}' | b'\t' | b'"' | b'\'' | b'\\'
+            ) {
+                return None;
+            }
+            j += 1;
+        }
+        let mut e = j;
+        while e > p && b[e - 1] == b' ' {
+            e -= 1;
+        }
+        if e == p {
+            return None;
+        }
+        Some(Scalar {
+            value: Cow::Borrowed(&self.src[p..e]),
+            style: ScalarStyle::Plain,
+            start: p,
+            end: e,
+        })
     }
 
     /// A literal block scalar whose header (`|`, `|-` or `|+`, nothing

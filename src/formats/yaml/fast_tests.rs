@@ -104,7 +104,10 @@ fn leaf_diff(a: &Leaf, b: &Leaf) -> Option<String> {
                     Value::Float(f) => f.to_string(),
                     Value::Bool(b) => b.to_string(),
                 };
-                format!("{value:?} {v} source {:?}", source.as_deref().map(|s| s.as_str()))
+                format!(
+                    "{value:?} {v} source {:?}",
+                    source.as_deref().map(|s| s.as_str())
+                )
             }
             other => format!("{other:?}"),
         };
@@ -127,7 +130,11 @@ fn check(what: &str, src: &str) -> bool {
         Err(e) => panic!("{what}: the fast reader accepted a text saphyr refuses: {e}"),
     };
     let d = diff(&fast, &slow);
-    assert!(d.is_empty(), "{what}: fast reader differs:\n{}", d.join("\n"));
+    assert!(
+        d.is_empty(),
+        "{what}: fast reader differs:\n{}",
+        d.join("\n")
+    );
     true
 }
 
@@ -202,11 +209,11 @@ fn helm_corpus_and_its_encrypted_form() {
         "helm corpus: fast reader accepted {accepted} of {yaml} YAML files, \
          {enc_accepted} of {enc} encrypted forms"
     );
-    // Most real configuration files are inside the subset (249 of 328 and
-    // 271 of 324 when this was written); a drop here means the fast reader
+    // Most real configuration files are inside the subset (278 of 328 and
+    // 300 of 324 when this was written); a drop here means the fast reader
     // stopped doing its job. FAST_DEBUG=1 lists the files it declines.
-    assert!(accepted * 4 >= yaml * 3, "{accepted} of {yaml}");
-    assert!(enc_accepted * 4 >= enc * 3, "{enc_accepted} of {enc}");
+    assert!(accepted * 5 >= yaml * 4, "{accepted} of {yaml}");
+    assert!(enc_accepted * 5 >= enc * 4, "{enc_accepted} of {enc}");
 }
 
 fn suite_cases(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -233,14 +240,21 @@ fn yaml_test_suite() {
         };
         accepted += usize::from(check(&c.display().to_string(), &src));
     }
-    println!("yaml-test-suite: fast reader accepted {accepted} of {}", cases.len());
+    println!(
+        "yaml-test-suite: fast reader accepted {accepted} of {}",
+        cases.len()
+    );
 }
 
 #[test]
 fn fuzz_inputs() {
     let mut n = 0;
     let mut accepted = 0;
-    for dir in ["fuzz/corpus/yaml", "fuzz/regressions/yaml", "fuzz/artifacts/yaml"] {
+    for dir in [
+        "fuzz/corpus/yaml",
+        "fuzz/regressions/yaml",
+        "fuzz/artifacts/yaml",
+    ] {
         let dir = root().join(dir);
         if !dir.is_dir() {
             continue;
@@ -268,7 +282,10 @@ fn bench_file_and_its_encrypted_form() {
         .expect("python3 runs scripts/gen-bench-file.py");
     assert!(status.success());
     let src = std::fs::read_to_string(dir.path().join("bench.yaml")).unwrap();
-    assert!(check("bench.yaml", &src), "the bench file must be read fast");
+    assert!(
+        check("bench.yaml", &src),
+        "the bench file must be read fast"
+    );
     let enc = encrypted(&src).unwrap();
     assert!(
         check("bench.yaml encrypted", &enc),
@@ -300,7 +317,18 @@ fn corner_cases() {
         ("ключ: значение\n名前: '値'\nemoji: \"🔐\"\n", true),
         ("a: b\u{2028}c\n", false),
         ("a: b\u{85}c\n", false),
-        ("a: [1, 2]\n", false),
+        (
+            "a: [1, 2]\nb: [\"x\", 'y',z w ] # c\nl:\n- [a]\n-   [ -1 ,  2]\n",
+            true,
+        ),
+        ("a: [1, 2,]\n", false),
+        ("a: [1, [2]]\n", false),
+        ("a: [x: 1]\n", false),
+        ("a: [http://x]\n", false),
+        ("a: [1, 2\n  ]\n", false),
+        ("a: [1] x\n", false),
+        ("a: [\"x\"y]\n", false),
+        ("a: [, 1]\n", false),
         ("a: {b: 1}\n", false),
         ("a: &x 1\nb: *x\n", false),
         ("a: !!str 1\n", false),
@@ -316,7 +344,10 @@ fn corner_cases() {
         ("a:\n  - |\n    x\n  - |+\n    y\n", true),
         ("a: multi\n  line\n", false),
         ("a: 'multi\n  line'\n", false),
-        ("a: \"esc\\n\\t\\\\ \\\" \\/ \\x41 \\u00e9 \\U0001F510 \\e\\0\"\n", true),
+        (
+            "a: \"esc\\n\\t\\\\ \\\" \\/ \\x41 \\u00e9 \\U0001F510 \\e\\0\"\n",
+            true,
+        ),
         ("\"\\\"\": \"\\\\\"\n", true),
         ("a: \"\\N\\_\\L\\P\"\n", false),
         ("a: \"\\ud800\"\n", false),
@@ -345,8 +376,14 @@ fn corner_cases() {
         ("a: b: c\n", false),
         ("a : b\n", false),
         ("a: - b\n", false),
-        ("url: http://x.example/a#b\ntime: 12:30:00\nneg: -1\nq: ?x\n", true),
-        ("a: 0x1F\nb: 1.5e3\nc: .inf\nd: 2001-12-14t21:59:43.10-05:00\ne: 0o17\nf: 1_000\n", true),
+        (
+            "url: http://x.example/a#b\ntime: 12:30:00\nneg: -1\nq: ?x\n",
+            true,
+        ),
+        (
+            "a: 0x1F\nb: 1.5e3\nc: .inf\nd: 2001-12-14t21:59:43.10-05:00\ne: 0o17\nf: 1_000\n",
+            true,
+        ),
         ("big: 18446744073709551615\n", false),
         ("a:\n  b: 1\n c: 2\n", false),
         ("a: 'it''s'\n", true),
