@@ -1152,7 +1152,8 @@ impl State<'_> {
             }
             Role::Key => {
                 let key = match scalar_value(value, style, tag) {
-                    Ok(Some((Value::Str(k), _))) => k.to_string(),
+                    // Keys are not secrets: take the text instead of copying it.
+                    Ok(Some((Value::Str(mut k), _))) => std::mem::take(&mut *k),
                     _ => {
                         return Err(unsupported(
                             self.loc(tok.start),
