@@ -37,6 +37,7 @@ pub fn parse(src: &str) -> Option<Parsed> {
         stack: Vec::new(),
         pending: None,
         root_done: false,
+        in_meta: false,
     };
     r.run()?;
     Some(r.st.finish())
@@ -92,6 +93,8 @@ struct Reader<'a> {
     stack: Vec<Open>,
     pending: Option<Pending>,
     root_done: bool,
+    /// Inside the value of the root `sops` key.
+    in_meta: bool,
 }
 
 /// One line: `start` is where its columns count from (after a BOM on the
@@ -341,6 +344,9 @@ impl<'a> Reader<'a> {
             return None;
         }
         let colon = self.key_colon(key.end, line.end)?;
+        if self.stack.len() == 1 {
+            self.in_meta = key.value == "sops";
+        }
         self.scalar(key)?;
         let mut q = colon + 1;
         while q < line.end && b[q] == b' ' {
@@ -382,7 +388,7 @@ impl<'a> Reader<'a> {
     /// The empty flow collection at `p`, the value of a key or dash (never
     /// the document root), and nothing but a comment after it.
     fn empty_collection(&mut self, line: Line, p: usize, map: bool) -> Option<usize> {
-        if self.stack.is_empty() || !self.only_comment(p + 2, line.end) {
+        if self.stack.is_empty() || self.in_meta || !self.only_comment(p + 2, line.end) {
             return None;
         }
         let (open, close) = if map {
@@ -549,7 +555,9 @@ impl<'a> Reader<'a> {
     /// that could be anything else in flow context (a `:` or `#` in a plain
     /// item, nested brackets, an empty item) decline.
     fn flow_seq(&mut self, line: Line, p: usize) -> Option<usize> {
-        if self.stack.is_empty() {
+        // In the metadata, where a flow collection's end is placed matters
+        // (it ends the block to remove): left to saphyr.
+        if self.stack.is_empty() || self.in_meta {
             return None;
         }
         let b = self.b;

@@ -368,6 +368,9 @@ fn corner_cases() {
         ("a:", true),
         ("a: x\nsops:\n    k: v\n    l:\n        - 1\n", true),
         ("sops:\n  a: 1\nb: 2\n", true),
+        ("a: 1\nsops:\n  l: []\n", false),
+        ("a: 1\nsops:\n  l: [x]\n", false),
+        ("sops:\n  a: 1\nb: [x]\nc: {}\n", true),
         (
             "a: ENC[AES256_GCM,data:abc=,iv:def=,tag:ghi==,type:str]\n\
              sops:\n    age:\n        - recipient: age1x\n          enc: |\n            -----BEGIN AGE ENCRYPTED FILE-----\n            YWdl\n            -----END AGE ENCRYPTED FILE-----\n    version: 3.11.0\n",
