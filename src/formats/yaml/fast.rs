@@ -5,15 +5,18 @@
 //! 100,000 values that was the largest cost of `decrypt`. This reader scans
 //! bytes line by line and hands the same events saphyr would give to the
 //! same [`State`] that turns saphyr's events into leaves, so comments,
-//! spans, metadata and document info come out of one piece of code. It
-//! knows only a subset: block maps and sequences, plain and quoted scalars
-//! on one line, literal block scalars without blank lines (the `enc: |` of
+//! spans, metadata and document info come out of one piece of code (and no
+//! `Leaf` is built here). It knows only a subset: block maps and sequences,
+//! plain and quoted scalars on one line (double-quoted ones with the common
+//! escapes), one-line flow sequences of such scalars, `{}` and `[]`,
+//! literal block scalars without empty lines at their end (the `enc: |` of
 //! the metadata), comments, blank lines, one optional leading `---`.
 //!
 //! Anything else, and anything it is not sure of, makes it decline (return
-//! `None`) before it has said anything: the whole document then goes
-//! through saphyr, which also gives every error message. An error from
-//! `State` (a duplicate key, say) is a decline too, for the same reason.
+//! `None`, the events given so far thrown away with their `State`): the
+//! whole document then goes through saphyr, which also gives every error
+//! message. An error from `State` (a duplicate key, say) is a decline too,
+//! for the same reason.
 
 use std::borrow::Cow;
 
