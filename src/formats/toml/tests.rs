@@ -707,3 +707,42 @@ fn fast_reader_agrees_with_toml_edit() {
     }
     assert!(seen > 500, "only {seen} corpus files read");
 }
+
+/// The byte scans that let a string or `ENC[...]` value go into the output
+/// as it is must never pass text the escaping would change (or an ENC
+/// check would refuse): every character up to U+0200 alone and between
+/// others, in both kinds of basic string, and in literal strings.
+#[test]
+fn verbatim_fast_paths_agree_with_the_escaping() {
+    for c in (0u32..0x200).filter_map(char::from_u32) {
+        for s in [
+            c.to_string(),
+            format!("a{c}b"),
+            format!("{c}{c}{c}"),
+            format!("x{c}\n"),
+            format!("{c}\n"),
+        ] {
+            for multi in [false, true] {
+                if super::basic_verbatim(&s, multi) {
+                    assert_eq!(super::basic_escaped(&s, multi), s, "{s:?} {multi}");
+                }
+                let slow_literal = s.chars().enumerate().all(|(i, ch)| match ch {
+                    '\t' => true,
+                    '\n' => multi,
+                    '\r' => multi && s[s.char_indices().nth(i).unwrap().0 + 1..].starts_with('\n'),
+                    '\'' => multi,
+                    ch => !(ch.is_control() && (ch as u32) < 0x80),
+                }) && (!multi || !s.contains("'''"));
+                assert_eq!(super::literal_ok(&s, multi), slow_literal, "{s:?} {multi}");
+            }
+            let enc_ok = !s
+                .chars()
+                .any(|ch| matches!(ch, '"' | '\'' | '\\') || ch.is_control());
+            assert_eq!(
+                super::enc_token(super::Style::Basic, &s, "\n").is_ok(),
+                enc_ok,
+                "{s:?}"
+            );
+        }
+    }
+}
