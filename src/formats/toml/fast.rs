@@ -18,8 +18,8 @@ use toml_parser::decoder::{Encoding, ScalarKind};
 use toml_parser::parser::{EventReceiver, RecursionGuard, ValidateWhitespace};
 use toml_parser::{ErrorSink, ParseError, Raw, Source, Span as TSpan};
 
-use super::parse::{Container, Parsed, Walker, finish, item_to_node};
-use crate::document::{Leaf, LeafKind, Shape, Value};
+use super::parse::{Parsed, Walker, comment_leaf, finish_ordered, item_to_node, make_leaf};
+use crate::document::{LeafKind, Shape, Value};
 use crate::treepath::PathSeg;
 use crate::value::Timestamp;
 
@@ -40,16 +40,16 @@ pub(super) fn parse(src: &str) -> Option<Parsed> {
     if errors.is_some() || r.bail || !r.frames.is_empty() {
         return None;
     }
-    let (metadata, sops_start, sops_at) = match r.sops_start {
-        None => (None, None, src.len()),
+    let (metadata, sops_start) = match r.sops_start {
+        None => (None, None),
         Some(start) => {
             // The block is small: toml_edit reads it alone for the tree.
             let doc = toml_edit::Document::parse(&src[start..]).ok()?;
             let item = doc.as_table().get("sops")?;
-            (Some(item_to_node(item)), Some(Ok(start)), start)
+            (Some(item_to_node(item)), Some(Ok(start)))
         }
     };
-    Some(finish(r.w, sops_at, metadata, sops_start))
+    Some(finish_ordered(r.w.leaves, metadata, sops_start))
 }
 
 /// How a key was defined, for refusing redefinitions.
@@ -235,14 +235,6 @@ impl<'s> Receiver<'s> {
         self.section = cur;
         self.section_len = (self.path.len(), self.loc.len());
         self.w.in_sops = sops;
-        self.w.headers.push((
-            Container {
-                span: start..start,
-                path: self.path.clone(),
-                loc: self.loc.clone(),
-            },
-            sops,
-        ));
     }
 
     /// The `=` of a key/value: resolve its (dotted) key.
@@ -313,18 +305,25 @@ impl<'s> Receiver<'s> {
     }
 
     fn push_leaf(&mut self, kind: LeafKind, span: std::ops::Range<usize>) {
-        self.w.leaves.push(Leaf {
-            path: self.path.clone(),
-            depth: self.loc.len(),
-            loc: self.loc.clone(),
-            kind,
-            span: Some(span),
-        });
+        let leaf = make_leaf(&self.path, &self.loc, self.loc.len(), kind, span);
+        self.w.leaves.push(leaf);
     }
 
     fn scalar_leaf(&mut self, span: TSpan, encoding: Option<Encoding>) -> Option<()> {
         let src = self.w.src;
         let raw_str = &src[span.start()..span.end()];
+        if let Some(text) = plain_string(raw_str, encoding) {
+            if !self.w.in_sops {
+                self.push_leaf(
+                    LeafKind::Scalar {
+                        value: Value::str(text),
+                        source: None,
+                    },
+                    span.start()..span.end(),
+                );
+            }
+            return Some(());
+        }
         let raw = Raw::new_unchecked(raw_str, encoding, span);
         let mut decoded: Cow<'s, str> = Cow::Borrowed("");
         let mut err: Option<ParseError> = None;
@@ -396,15 +395,8 @@ impl<'s> Receiver<'s> {
                 ..
             } => (start, len, restore, Shape::EmptyMap),
         };
-        if !self.w.in_sops {
-            self.w.inline.push(Container {
-                span: start..end,
-                path: self.path.clone(),
-                loc: self.loc.clone(),
-            });
-            if len == 0 {
-                self.push_leaf(LeafKind::Structure(shape), start..end);
-            }
+        if !self.w.in_sops && len == 0 {
+            self.push_leaf(LeafKind::Structure(shape), start..end);
         }
         self.value_end(restore);
     }
@@ -490,7 +482,46 @@ impl EventReceiver for Receiver<'_> {
         }
         self.value_end(restore);
     }
+    fn comment(&mut self, span: TSpan, _error: &mut dyn ErrorSink) {
+        // Comments of the metadata block (which starts at its first
+        // header) are not leaves.
+        if self.bail || self.sops_start.is_some() {
+            return;
+        }
+        // The token runs from `#` to the line break (CR or LF) or the end.
+        let text = span.start() + 1..span.end();
+        let leaf = comment_leaf(self.w.src, &self.path, &self.loc, text);
+        self.w.leaves.push(leaf);
+    }
     fn error(&mut self, _span: TSpan, _error: &mut dyn ErrorSink) {
         self.bail = true;
     }
+}
+
+/// The value of a single-line basic or literal string token with no escape
+/// and nothing TOML forbids in it, which is all but a few: the text between
+/// its quotes, found by one vectorised scan instead of toml_parser's
+/// character-by-character decoding (a tenth of a decrypt's time on
+/// 100,000 `ENC[...]` values). `None` sends the token to the decoder.
+fn plain_string(raw: &str, encoding: Option<Encoding>) -> Option<&str> {
+    let quote = match encoding? {
+        Encoding::BasicString => b'"',
+        Encoding::LiteralString => b'\'',
+        _ => return None,
+    };
+    let b = raw.as_bytes();
+    // The lexer ends a string at its closing quote, a line break or the
+    // end of input: both quotes present means it is closed, and nothing
+    // between them is that quote (unless escaped, which is excluded).
+    if b.len() < 2 || b[0] != quote || b[b.len() - 1] != quote {
+        return None;
+    }
+    let body = &raw[1..raw.len() - 1];
+    // basic-unescaped / literal-char: tab, 0x20-0x7E but the quote and
+    // (basic) the backslash, and non-ASCII.
+    let escape = if quote == b'"' { b'\\' } else { 0 };
+    let bad = body.bytes().fold(false, |bad, c| {
+        bad | (c == escape) | (c == 0x7f) | (c < 0x20 && c != b'\t')
+    });
+    (!bad).then_some(body)
 }

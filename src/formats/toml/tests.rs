@@ -618,6 +618,17 @@ fn fast_reader_agrees_with_toml_edit() {
         ));
     }
     plain.push(bench);
+    // Comments inside empty and nested containers and in inline tables
+    // (TOML 1.1 allows line breaks there); escapes and tabs in strings.
+    plain.extend(
+        [
+            "a = [ # c\n]\nb = [[ # d\n], [], {}] # e\n",
+            "t = {\n  a = 1, # c\n  # d\n  b = [ # e\n  2 ]\n}\n",
+            "[x] # h\n[[y]] # i\nz = {} # j\n#\n",
+            "s = '\\\t' # k\r\nu = \"\t\\u0041\" # l\r\n",
+        ]
+        .map(String::from),
+    );
     // And their encrypted forms, with a metadata block.
     let encrypted: Vec<String> = plain
         .iter()
