@@ -26,17 +26,70 @@ use crate::value::Timestamp;
 /// toml_edit's nesting limit, so both readers refuse the same documents.
 const MAX_DEPTH: u32 = 80;
 
+/// How many tokens are lexed before they are parsed. The lexer's own
+/// `into_vec` holds every token of the document at once (24 bytes each,
+/// more memory than the text itself); the tokens are instead parsed a
+/// batch at a time, cut after a line break outside any array or inline
+/// table, where the grammar is back at the start of an expression. Unit
+/// tests use tiny batches so that every test document crosses many cuts.
+#[cfg(not(test))]
+const BATCH: usize = 16 * 1024;
+#[cfg(test)]
+const BATCH: usize = 3;
+
 pub(super) fn parse(src: &str) -> Option<Parsed> {
+    use toml_parser::lexer::TokenKind;
+
     let source = Source::new(src);
-    let tokens = source.lex().into_vec();
+    let mut lexer = source.lex();
     let mut r = Receiver::new(src);
     let mut errors: Option<ParseError> = None;
-    {
-        let mut ws = ValidateWhitespace::new(&mut r, source);
-        let mut guard = RecursionGuard::new(&mut ws, MAX_DEPTH);
-        toml_parser::parser::parse_document(&tokens, &mut guard, &mut errors);
+    let mut batch = Vec::with_capacity(BATCH + 1);
+    // Brackets and braces open: a line break at depth 0 ends an expression.
+    let mut depth = 0i64;
+    let mut reserved = false;
+    loop {
+        let token = lexer.next();
+        let cut = match token {
+            None => true,
+            Some(t) => {
+                match t.kind() {
+                    TokenKind::LeftSquareBracket | TokenKind::LeftCurlyBracket => depth += 1,
+                    TokenKind::RightSquareBracket | TokenKind::RightCurlyBracket => depth -= 1,
+                    _ => {}
+                }
+                batch.push(t);
+                batch.len() >= BATCH && depth == 0 && t.kind() == TokenKind::Newline
+            }
+        };
+        if !cut {
+            continue;
+        }
+        {
+            let mut ws = ValidateWhitespace::new(&mut r, source);
+            let mut guard = RecursionGuard::new(&mut ws, MAX_DEPTH);
+            toml_parser::parser::parse_document(&batch, &mut guard, &mut errors);
+        }
+        if errors.is_some() || r.bail {
+            return None;
+        }
+        let Some(last) = token else { break };
+        if !reserved && !r.w.leaves.is_empty() {
+            // The rest of the document is likely shaped like its start:
+            // room for its leaves at once, rather than doubling (and
+            // copying, and faulting in) the vector a dozen times.
+            reserved = true;
+            let done = last.span().end().max(1) as u128;
+            let n = r.w.leaves.len();
+            // At most one leaf per 8 bytes: a dense start followed by a
+            // long string must not reserve gigabytes.
+            let want = (n as u128 * src.len() as u128 / done) as usize;
+            let want = (want + want / 8).min(src.len() / 8);
+            r.w.leaves.reserve_exact(want.saturating_sub(n));
+        }
+        batch.clear();
     }
-    drop(tokens);
+    drop(batch);
     if errors.is_some() || r.bail || !r.frames.is_empty() {
         return None;
     }
