@@ -47,7 +47,7 @@ use crate::document::{
     Decrypted, Document, Leaf, LeafKind, MetaNode, Rendered, Replacement, Span, Value,
 };
 use crate::error::{FormatError, display_path};
-use crate::formats::splice::{Edit, splice};
+use crate::formats::splice::Splicer;
 use crate::value::{Timestamp, go_float};
 
 pub struct TomlDocument<'a> {
@@ -149,8 +149,7 @@ fn enc_style(token: &str) -> Style {
 
 /// A replacement token in three parts: the long middle (an `ENC[...]` text
 /// or a plaintext) goes into the output borrowed from the engine's
-/// replacements whenever it needs no escaping, and the quotes are
-/// insertions around the span. Copying every value into a new token string
+/// replacements whenever it needs no escaping. Copying every value into a new token string
 /// was 14 MB of allocation on a 100,000-value file, and checking it a
 /// `char` at a time an eighth of an encrypt's CPU time.
 struct Token<'e> {
@@ -170,18 +169,6 @@ impl<'e> Token<'e> {
 
     fn quoted(pre: &'static str, body: Cow<'e, str>, post: &'static str) -> Token<'e> {
         Token { pre, body, post }
-    }
-
-    /// The edits that write it over `span`.
-    fn push(self, span: Span, out: &mut Vec<Edit<'e>>) {
-        let (start, end) = (span.start, span.end);
-        if !self.pre.is_empty() {
-            out.push(Edit::insert(start, self.pre));
-        }
-        out.push(Edit::new(span, self.body));
-        if !self.post.is_empty() {
-            out.push(Edit::insert(end, self.post));
-        }
     }
 
     fn into_string(self) -> String {
@@ -476,9 +463,26 @@ impl Document for TomlDocument<'_> {
         metadata: Option<&MetaNode>,
     ) -> Result<Rendered, FormatError> {
         crate::document::check_edit_count(edits, &self.leaves)?;
-        // Up to three edits a value (the token and its quotes) and the
-        // metadata; what is not used is never touched.
-        let mut out = Vec::with_capacity(3 * edits.len() + 1);
+        let removal = self.sops_removal()?;
+        let end = removal.as_ref().map_or(self.src.len(), |r| r.start);
+        let block = match metadata {
+            Some(m) => {
+                let mut block = String::from(self.nl);
+                meta::block(&mut block, m, self.nl)?;
+                Some(block)
+            }
+            None => None,
+        };
+        // The output is written straight into a buffer of its final size
+        // (or a bound on it): it is wiped on drop, and a buffer that grows
+        // leaves copies of it behind.
+        let mut size = self.src.len() + block.as_ref().map_or(0, String::len);
+        for (leaf, edit) in self.leaves.iter().zip(edits) {
+            if let (Some(span), false) = (&leaf.span, matches!(edit, Replacement::Keep)) {
+                size = (size + token_bound(edit)).saturating_sub(span.len());
+            }
+        }
+        let mut out = Splicer::new(self.src, size);
         let mut warnings = Vec::new();
         for (leaf, edit) in self.leaves.iter().zip(edits) {
             if matches!(edit, Replacement::Keep) {
@@ -561,21 +565,43 @@ impl Document for TomlDocument<'_> {
                     });
                 }
             };
-            text.push(span, &mut out);
+            out.replace(span, &[text.pre, &text.body, text.post])?;
         }
-        let removal = self.sops_removal()?;
-        let end = removal.as_ref().map_or(self.src.len(), |r| r.start);
-        if let Some(m) = metadata {
-            let mut block = String::from(self.nl);
-            meta::block(&mut block, m, self.nl)?;
-            out.push(Edit::new(end..self.src.len(), block));
-        } else if let Some(r) = removal {
-            out.push(Edit::new(r, ""));
+        match (block, removal) {
+            (Some(block), _) => out.replace(end..self.src.len(), &[&block])?,
+            (None, Some(r)) => out.replace(r, &[])?,
+            (None, None) => {}
         }
-        Ok(Rendered {
-            text: splice(self.src, out)?,
-            warnings,
-        })
+        let text = out.finish();
+        // The bound is what keeps the buffer from growing: tests check it.
+        debug_assert!(text.len() <= size, "{} > {size}", text.len());
+        Ok(Rendered { text, warnings })
+    }
+}
+
+/// A bound on the length of the token written for `edit`, for sizing the
+/// output.
+fn token_bound(edit: &Replacement) -> usize {
+    // The most quoting a token gets: `"""\` and CRLF before, `"""` after.
+    const QUOTES: usize = 9;
+    match edit {
+        Replacement::Keep => 0,
+        Replacement::Encrypted(enc) => enc.len() + QUOTES,
+        Replacement::Decrypted(Decrypted::Comment(c)) => c.len(),
+        Replacement::Decrypted(Decrypted::Scalar { value, text }) => match value {
+            Value::Str(s) => {
+                // Nothing to escape, or at most 6 bytes (`\u001F`) for each.
+                let plain = !s.bytes().fold(false, |odd, b| {
+                    odd | (b < 0x20) | (b == 0x7f) | (b == b'"') | (b == b'\\')
+                });
+                // 2 more for a leading line break written `\n`.
+                (if plain { s.len() } else { 6 * s.len() }) + QUOTES + 2
+            }
+            Value::Time(t) => text.len().max(t.len()),
+            // A number or boolean: its text, or a canonical form of at most
+            // 26 bytes (`-2.2250738585072014e-308`, `.0` added).
+            _ => text.len().max(32),
+        },
     }
 }
 
