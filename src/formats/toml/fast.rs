@@ -12,7 +12,9 @@
 //! `tests.rs` checks that both readers give identical leaves.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
 
 use toml_parser::decoder::{Encoding, ScalarKind};
 use toml_parser::parser::{EventReceiver, RecursionGuard, ValidateWhitespace};
@@ -86,6 +88,12 @@ pub(super) fn parse(src: &str) -> Option<Parsed> {
             let want = (n as u128 * src.len() as u128 / done) as usize;
             let want = (want + want / 8).min(src.len() / 8);
             r.w.leaves.reserve_exact(want.saturating_sub(n));
+            // The key table likewise, without slack: a hash table touches
+            // all of its buckets, so one twice too large costs more than a
+            // last rehash.
+            let k = r.children.table.len();
+            let want = ((k as u128 * src.len() as u128 / done) as usize).min(src.len() / 4);
+            r.children.reserve(want.saturating_sub(k));
         }
         batch.clear();
     }
@@ -103,6 +111,70 @@ pub(super) fn parse(src: &str) -> Option<Parsed> {
         }
     };
     Some(finish_ordered(r.w.leaves, metadata, sops_start))
+}
+
+/// Every key defined so far, by parent node and name: a hash table of
+/// small entries whose names sit in one shared string. A `HashMap` keyed
+/// by `(u32, String)` cost an allocation per key and 40-byte buckets, which
+/// on a file with 100,000 keys was most of the time this reader spent
+/// outside toml_parser. Hashing stays SipHash with a random key (std's
+/// `RandomState`), so crafted key names cannot make lookups collide.
+#[derive(Default)]
+struct Children {
+    table: HashTable<Child>,
+    names: String,
+    hasher: std::collections::hash_map::RandomState,
+}
+
+#[derive(Clone, Copy)]
+struct Child {
+    parent: u32,
+    node: u32,
+    /// The name's range in `Children::names` (a document whose key names
+    /// pass 4 GiB goes to toml_edit).
+    start: u32,
+    end: u32,
+}
+
+impl Children {
+    /// The node of `parent`'s child `key` (`Ok(Some)`), or `Ok(None)` after
+    /// recording `node` as that child.
+    fn find_or_insert(&mut self, parent: u32, key: &str, node: u32) -> Result<Option<u32>, ()> {
+        let Children {
+            table,
+            names,
+            hasher,
+        } = self;
+        let hash = hasher.hash_one((parent, key));
+        let name = |c: &Child| &names[c.start as usize..c.end as usize];
+        if let Some(c) = table.find(hash, |c| c.parent == parent && name(c) == key) {
+            return Ok(Some(c.node));
+        }
+        let start = u32::try_from(names.len()).map_err(|_| ())?;
+        let end = u32::try_from(names.len() + key.len()).map_err(|_| ())?;
+        names.push_str(key);
+        let child = Child {
+            parent,
+            node,
+            start,
+            end,
+        };
+        table.insert_unique(hash, child, |c| {
+            hasher.hash_one((c.parent, &names[c.start as usize..c.end as usize]))
+        });
+        Ok(None)
+    }
+
+    fn reserve(&mut self, additional: usize) {
+        let Children {
+            table,
+            names,
+            hasher,
+        } = self;
+        table.reserve(additional, |c| {
+            hasher.hash_one((c.parent, &names[c.start as usize..c.end as usize]))
+        });
+    }
 }
 
 /// How a key was defined, for refusing redefinitions.
@@ -139,7 +211,7 @@ enum Frame {
 struct Receiver<'s> {
     w: Walker<'s>,
     nodes: Vec<Kind>,
-    children: HashMap<(u32, String), u32>,
+    children: Children,
     /// The table the current section's key/values go into.
     section: u32,
     /// Path and location of whatever is being read now.
@@ -170,7 +242,7 @@ impl<'s> Receiver<'s> {
                 in_sops: false,
             },
             nodes: vec![Kind::Std],
-            children: HashMap::new(),
+            children: Children::default(),
             section: ROOT,
             path: Vec::new(),
             loc: Vec::new(),
@@ -190,17 +262,19 @@ impl<'s> Receiver<'s> {
     }
 
     /// The child `key` of `parent`: `Ok` if it exists, else it is made
-    /// with kind `new` and `Err` holds it. One hash per key, which matters
-    /// on files with a hundred thousand keys.
+    /// with kind `new` and `Err` holds it.
     fn entry(&mut self, parent: u32, key: &str, new: Kind) -> Result<u32, u32> {
-        use std::collections::hash_map::Entry;
         let next = self.nodes.len() as u32;
-        match self.children.entry((parent, key.to_string())) {
-            Entry::Occupied(e) => Ok(*e.get()),
-            Entry::Vacant(e) => {
-                e.insert(next);
+        match self.children.find_or_insert(parent, key, next) {
+            Ok(Some(found)) => Ok(found),
+            Ok(None) => {
                 self.nodes.push(new);
                 Err(next)
+            }
+            Err(()) => {
+                // Beyond what the table indexes: let toml_edit read it.
+                self.bail = true;
+                Ok(ROOT)
             }
         }
     }
