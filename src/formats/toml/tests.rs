@@ -732,6 +732,10 @@ fn verbatim_fast_paths_agree_with_the_escaping() {
             format!("{c}{c}{c}"),
             format!("x{c}\n"),
             format!("{c}\n"),
+            // Inside and after the 32-byte blocks the scans test at once.
+            format!("{}{c}{}", "a".repeat(5), "b".repeat(40)),
+            format!("{}{c}{}", "a".repeat(33), "b".repeat(3)),
+            format!("{}{c}", "a".repeat(64)),
         ] {
             for multi in [false, true] {
                 if super::basic_verbatim(&s, multi) {
