@@ -287,7 +287,7 @@ impl<H: Update> Transcript<H> {
             match enc_close(text) {
                 Some(close) => {
                     self.tag(b'E');
-                    self.bytes(text[..close].as_bytes());
+                    self.bytes(&text.as_bytes()[..close]);
                     self.bytes(text[close..].trim_end().as_bytes());
                 }
                 None => {
