@@ -43,6 +43,12 @@ pub(super) struct Walker<'s> {
     pub in_sops: bool,
 }
 
+/// Every leaf of a TOML document is made here, from the location it sits
+/// at, so a change to [`Leaf`]'s layout is a change to this one function.
+pub(super) fn make_leaf(loc: &[PathSeg], depth: usize, kind: LeafKind, span: Span) -> Leaf {
+    Leaf::new(loc.to_vec(), depth, kind, Some(span))
+}
+
 /// Parse with the fast scanner ([`super::fast`]); anything it does not
 /// accept (a syntax error, a redefinition, a `sops` key that is not the
 /// trailing block, or a shape it is not sure of) goes through toml_edit,
@@ -182,6 +188,25 @@ pub(super) fn finish(
         .sort_by_key(|l| l.span.as_ref().map_or(0, |s| s.start));
     let comments = comment_leaves(&mut w, sops_at);
     let leaves = merge_by_start(std::mem::take(&mut w.leaves), comments);
+    Parsed {
+        leaves,
+        metadata,
+        sops_start,
+    }
+}
+
+/// The fast reader's leaves ([`super::fast`]) come in text order with the
+/// comments among them; only an empty array or inline table holding a
+/// comment puts its own leaf (made when it closes) after that comment.
+pub(super) fn finish_ordered(
+    mut leaves: Vec<Leaf>,
+    metadata: Option<MetaNode>,
+    sops_start: Option<Result<usize, String>>,
+) -> Parsed {
+    let start = |l: &Leaf| l.span.as_ref().map_or(0, |s| s.start);
+    if !leaves.is_sorted_by_key(start) {
+        leaves.sort_by_key(start);
+    }
     Parsed {
         leaves,
         metadata,
@@ -345,26 +370,22 @@ impl Walker<'_> {
                 }
             }
         };
-        self.leaves.push(Leaf::new(
-            loc.clone(),
+        self.leaves.push(make_leaf(
+            loc,
             loc.len(),
             LeafKind::Scalar {
                 value,
                 source: source.map(zeroize::Zeroizing::new),
             },
-            Some(span),
+            span,
         ));
         Ok(())
     }
 
     /// An empty array or inline table: structure, never encrypted.
     fn structure(&mut self, shape: Shape, span: Span, loc: &[PathSeg]) {
-        self.leaves.push(Leaf::new(
-            loc.to_vec(),
-            loc.len(),
-            LeafKind::Structure(shape),
-            Some(span),
-        ));
+        self.leaves
+            .push(make_leaf(loc, loc.len(), LeafKind::Structure(shape), span));
     }
 }
 
@@ -411,14 +432,16 @@ fn comment_leaves(w: &mut Walker, end: usize) -> Vec<Leaf> {
             None if h > 0 => headers[h - 1],
             None => &root,
         };
-        out.push(Leaf::new(
-            c.loc.clone(),
-            c.loc.len() + 1,
-            LeafKind::Comment(zeroize::Zeroizing::new(w.src[span.clone()].to_string())),
-            Some(span),
-        ));
+        out.push(comment_leaf(w.src, &c.loc, span));
     }
     out
+}
+
+/// The leaf of the comment whose text is `span`, in the container at
+/// `path` / `loc`.
+pub(super) fn comment_leaf(src: &str, loc: &[PathSeg], span: Span) -> Leaf {
+    let text = zeroize::Zeroizing::new(src[span.clone()].to_string());
+    make_leaf(loc, loc.len() + 1, LeafKind::Comment(text), span)
 }
 
 /// The text of every comment (after `#`, up to the line break) in a

@@ -618,6 +618,17 @@ fn fast_reader_agrees_with_toml_edit() {
         ));
     }
     plain.push(bench);
+    // Comments inside empty and nested containers and in inline tables
+    // (TOML 1.1 allows line breaks there); escapes and tabs in strings.
+    plain.extend(
+        [
+            "a = [ # c\n]\nb = [[ # d\n], [], {}] # e\n",
+            "t = {\n  a = 1, # c\n  # d\n  b = [ # e\n  2 ]\n}\n",
+            "[x] # h\n[[y]] # i\nz = {} # j\n#\n",
+            "s = '\\\t' # k\r\nu = \"\t\\u0041\" # l\r\n",
+        ]
+        .map(String::from),
+    );
     // And their encrypted forms, with a metadata block.
     let encrypted: Vec<String> = plain
         .iter()
@@ -706,4 +717,47 @@ fn fast_reader_agrees_with_toml_edit() {
         }
     }
     assert!(seen > 500, "only {seen} corpus files read");
+}
+
+/// The byte scans that let a string or `ENC[...]` value go into the output
+/// as it is must never pass text the escaping would change (or an ENC
+/// check would refuse): every character up to U+0200 alone and between
+/// others, in both kinds of basic string, and in literal strings.
+#[test]
+fn verbatim_fast_paths_agree_with_the_escaping() {
+    for c in (0u32..0x200).filter_map(char::from_u32) {
+        for s in [
+            c.to_string(),
+            format!("a{c}b"),
+            format!("{c}{c}{c}"),
+            format!("x{c}\n"),
+            format!("{c}\n"),
+            // Inside and after the 32-byte blocks the scans test at once.
+            format!("{}{c}{}", "a".repeat(5), "b".repeat(40)),
+            format!("{}{c}{}", "a".repeat(33), "b".repeat(3)),
+            format!("{}{c}", "a".repeat(64)),
+        ] {
+            for multi in [false, true] {
+                if super::basic_verbatim(&s, multi) {
+                    assert_eq!(super::basic_escaped(&s, multi), s, "{s:?} {multi}");
+                }
+                let slow_literal = s.chars().enumerate().all(|(i, ch)| match ch {
+                    '\t' => true,
+                    '\n' => multi,
+                    '\r' => multi && s[s.char_indices().nth(i).unwrap().0 + 1..].starts_with('\n'),
+                    '\'' => multi,
+                    ch => !(ch.is_control() && (ch as u32) < 0x80),
+                }) && (!multi || !s.contains("'''"));
+                assert_eq!(super::literal_ok(&s, multi), slow_literal, "{s:?} {multi}");
+            }
+            let enc_ok = !s
+                .chars()
+                .any(|ch| matches!(ch, '"' | '\'' | '\\') || ch.is_control());
+            assert_eq!(
+                super::enc_token(super::Style::Basic, &s, "\n").is_ok(),
+                enc_ok,
+                "{s:?}"
+            );
+        }
+    }
 }

@@ -2,6 +2,9 @@
 //! splicing into the original text.
 
 mod emit;
+mod fast;
+#[cfg(test)]
+mod fast_tests;
 mod lossy;
 pub use emit::tree as emit_tree;
 mod parse;

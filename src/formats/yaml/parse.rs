@@ -280,7 +280,7 @@ fn scalar_value(
     }
 }
 
-struct State<'a> {
+pub(super) struct State<'a> {
     src: &'a str,
     out: Parsed,
     stack: Vec<Frame>,
@@ -552,37 +552,39 @@ fn parse_directives(src: &str, from: usize, to: usize) -> Result<(), FormatError
     Ok(())
 }
 
-pub fn parse(src: &str) -> Result<Parsed, FormatError> {
+/// The checks every YAML input goes through before either reader sees it.
+fn check(src: &str) -> Result<(), FormatError> {
     if src.trim_start_matches('\u{feff}').trim().is_empty() {
         return Err(FormatError::Empty);
     }
-    scan::precheck(src)?;
-    let mut st = State {
-        src,
-        out: Parsed {
-            leaves: Vec::new(),
-            infos: Vec::new(),
-            metadata: None,
-            docs: Vec::new(),
-            anchors: Vec::new(),
-            aliases: Vec::new(),
-            marked: Vec::new(),
-        },
-        stack: Vec::new(),
-        closed: Vec::new(),
-        path: Vec::new(),
-        loc: Vec::new(),
-        prev_end: 0,
-        prev_frame: None,
-        meta: None,
-        anchor_names: HashMap::new(),
-        anchor_ids: HashMap::new(),
-        doc_open: false,
-        comment_buf: Vec::new(),
-    };
-    if src.starts_with('\u{feff}') {
-        st.prev_end = 3;
+    scan::precheck(src)
+}
+
+pub fn parse(src: &str) -> Result<Parsed, FormatError> {
+    check(src)?;
+    // The common block-style subset is read without saphyr; anything else
+    // (or any doubt) goes the whole way through saphyr.
+    if let Some(parsed) = super::fast::parse(src) {
+        return Ok(parsed);
     }
+    parse_events(src)
+}
+
+/// [`parse`] without the fast reader (the reference it is tested against).
+#[cfg(test)]
+pub fn parse_saphyr(src: &str) -> Result<Parsed, FormatError> {
+    check(src)?;
+    parse_events(src)
+}
+
+/// Whether `src` passes the checks in front of both readers.
+#[cfg(test)]
+pub fn checks_pass(src: &str) -> bool {
+    check(src).is_ok()
+}
+
+fn parse_events(src: &str) -> Result<Parsed, FormatError> {
+    let mut st = State::new(src);
     let mut parser = Parser::new_from_str(src);
     let mut cur = CharCursor::new(src);
     while let Some(item) = parser.next_event() {
@@ -592,6 +594,57 @@ pub fn parse(src: &str) -> Result<Parsed, FormatError> {
         })?;
         let s = cur.byte(span.start.index());
         let e = cur.byte(span.end.index()).max(s);
+        st.event(ev, s, e)?;
+    }
+    Ok(st.finish())
+}
+
+impl<'a> State<'a> {
+    pub(super) fn new(src: &'a str) -> State<'a> {
+        let mut st = State {
+            src,
+            out: Parsed {
+                leaves: Vec::new(),
+                infos: Vec::new(),
+                metadata: None,
+                docs: Vec::new(),
+                anchors: Vec::new(),
+                aliases: Vec::new(),
+                marked: Vec::new(),
+            },
+            stack: Vec::new(),
+            closed: Vec::new(),
+            path: Vec::new(),
+            loc: Vec::new(),
+            prev_end: 0,
+            prev_frame: None,
+            meta: None,
+            anchor_names: HashMap::new(),
+            anchor_ids: HashMap::new(),
+            doc_open: false,
+            comment_buf: Vec::new(),
+        };
+        if src.starts_with('\u{feff}') {
+            st.prev_end = 3;
+        }
+        st
+    }
+
+    /// Room for about `n` leaves, so that a big document's lists are not
+    /// copied (and their pages touched) again and again as they grow.
+    pub(super) fn reserve(&mut self, n: usize) {
+        self.out.leaves.reserve(n);
+        self.out.infos.reserve(n);
+    }
+
+    pub(super) fn finish(self) -> Parsed {
+        self.out
+    }
+
+    /// One parser event; `s..e` is its span in bytes (as saphyr reports it).
+    pub(super) fn event(&mut self, ev: Event<'_>, s: usize, e: usize) -> Result<(), FormatError> {
+        let st = self;
+        let src = st.src;
         match ev {
             Event::StreamStart | Event::Nothing => {}
             Event::StreamEnd => {
@@ -648,8 +701,8 @@ pub fn parse(src: &str) -> Result<Parsed, FormatError> {
             }
             Event::Alias(id) => st.alias(s, id)?,
         }
+        Ok(())
     }
-    Ok(st.out)
 }
 
 enum Role {
@@ -1090,7 +1143,8 @@ impl State<'_> {
             }
             Role::Key => {
                 let key = match scalar_value(value, style, tag) {
-                    Ok(Some((Value::Str(k), _))) => k.to_string(),
+                    // Keys are not secrets: take the text instead of copying it.
+                    Ok(Some((Value::Str(mut k), _))) => std::mem::take(&mut *k),
                     _ => {
                         return Err(unsupported(
                             self.loc(tok.start),
