@@ -44,6 +44,45 @@ pub enum Suffix {
     CrLf,
 }
 
+/// The edits of a filled plan in which every leaf to encrypt becomes
+/// `prefix`, its `ENC[...]` text (filled in while writing) and `suffix`, at
+/// the span `span_of` checks; room is left for `extra` more edits. `None`
+/// when a leaf index does not fit a slot number (the caller then takes the
+/// whole-document path). Formats whose tokens need no more than that share
+/// this; YAML, whose styles differ per leaf, builds its own.
+pub fn slot_edits<'s>(
+    leaves: &[crate::document::Leaf],
+    encrypt: &[bool],
+    prefix: &'static str,
+    suffix: Suffix,
+    extra: usize,
+    mut span_of: impl FnMut(&crate::document::Leaf) -> Result<Span, FormatError>,
+) -> Result<Option<Vec<Edit<'s>>>, FormatError> {
+    if encrypt.len() != leaves.len() {
+        return Err(FormatError::SpanCheck(format!(
+            "{} edits for {} leaves",
+            encrypt.len(),
+            leaves.len()
+        )));
+    }
+    let mut out = Vec::with_capacity(encrypt.iter().filter(|&&e| e).count() + extra);
+    for (i, leaf) in leaves.iter().enumerate() {
+        if !encrypt[i] {
+            continue;
+        }
+        let Ok(slot) = u32::try_from(i) else {
+            return Ok(None);
+        };
+        let fill = Fill {
+            slot,
+            skip: 0,
+            suffix,
+        };
+        out.push(Edit::filled(span_of(leaf)?, prefix, fill));
+    }
+    Ok(Some(out))
+}
+
 impl Suffix {
     pub fn as_str(self) -> &'static str {
         match self {

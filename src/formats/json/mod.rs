@@ -468,28 +468,17 @@ impl Document for JsonDocument<'_> {
         encrypt: &[bool],
         metadata: &MetaNode,
     ) -> Result<Option<Spliced<'s>>, FormatError> {
-        if encrypt.len() != self.leaves.len() {
-            return Err(FormatError::SpanCheck(format!(
-                "{} edits for {} leaves",
-                encrypt.len(),
-                self.leaves.len()
-            )));
-        }
-        let mut out = Vec::with_capacity(encrypt.iter().filter(|&&e| e).count() + 2);
-        for (i, leaf) in self.leaves.iter().enumerate() {
-            if !encrypt[i] {
-                continue;
-            }
-            let Ok(slot) = u32::try_from(i) else {
-                return Ok(None);
-            };
-            let fill = crate::formats::splice::Fill {
-                slot,
-                skip: 0,
-                suffix: crate::formats::splice::Suffix::DoubleQuote,
-            };
-            out.push(Edit::filled(self.checked_span(leaf)?, "\"", fill));
-        }
+        let Some(mut out) = crate::formats::splice::slot_edits(
+            &self.leaves,
+            encrypt,
+            "\"",
+            crate::formats::splice::Suffix::DoubleQuote,
+            2,
+            |leaf| self.checked_span(leaf),
+        )?
+        else {
+            return Ok(None);
+        };
         if let Some(r) = self.sops_removal() {
             out.push(Edit::new(r, ""));
         }
