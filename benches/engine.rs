@@ -1,5 +1,6 @@
 //! Library-level benchmarks: parse + encrypt + render, and parse + decrypt +
-//! render, of a generated ~3 MB YAML (and JSON) file with 100,000 leaves.
+//! render, of generated ~3 MB YAML, JSON, TOML and dotenv files (100,000
+//! leaves; TOML and dotenv are issue 3's formats).
 //! Run with `cargo bench --bench engine`. Whole-command timings against sops
 //! and rops are in scripts/bench.sh; results in docs/benchmarks.md.
 
@@ -48,6 +49,49 @@ fn json_input() -> String {
     s
 }
 
+/// The same shape as scripts/gen-bench-file.py's TOML: a table per group.
+fn toml_input() -> String {
+    let mut s = String::from("# generated benchmark input\n");
+    for i in 0..10_000 {
+        s.push_str(&format!(
+            "\n[group_{i:05}]\nname = \"service-{i:05}.internal.example.com\"\npassword = \"Zk3{i:05}qPw9xT7mLr2vB8nYc\"\n\
+port = {}\nratio = 0.{:04}\nenabled = {}\nhosts = [\"h{i}.example.com\", \"h{i}b.example.com\"]\n\
+note = \"replica {i} of the primary service\"\nowner = \"team-a@example.com\"\nregion = \"eu-west-1-availability-zone-a\"\n",
+            1024 + i % 50_000,
+            (i * 7919) % 10_000,
+            i % 2 == 0
+        ));
+    }
+    s
+}
+
+/// The same shape as scripts/gen-bench-file.py's dotenv: flat lines.
+fn env_input() -> String {
+    let mut s = String::from("# generated benchmark input\n");
+    for i in 0..10_000 {
+        s.push_str(&format!(
+            "GROUP_{i:05}_NAME=service-{i:05}.internal.example.com\nGROUP_{i:05}_PASSWORD=Zk3{i:05}qPw9xT7mLr2vB8nYc\n\
+GROUP_{i:05}_PORT={}\nGROUP_{i:05}_RATIO=0.{:04}\nGROUP_{i:05}_ENABLED={}\n\
+GROUP_{i:05}_HOSTS=h{i}.example.com,h{i}b.example.com\nGROUP_{i:05}_NOTE=replica {i} of the primary service\n\
+GROUP_{i:05}_OWNER=team-a@example.com\nGROUP_{i:05}_REGION=eu-west-1-availability-zone-a\n",
+            1024 + i % 50_000,
+            (i * 7919) % 10_000,
+            i % 2 == 0
+        ));
+    }
+    s
+}
+
+fn input(format: Format) -> String {
+    match format {
+        Format::Yaml => yaml_input(),
+        Format::Json => json_input(),
+        Format::Toml => toml_input(),
+        Format::Dotenv => env_input(),
+        other => unreachable!("no benchmark input for {other:?}"),
+    }
+}
+
 fn groups() -> Vec<KeyGroup> {
     vec![KeyGroup {
         age: vec![AgeKey {
@@ -82,26 +126,20 @@ fn decrypt(format: Format, text: &str, key: &DataKey) -> usize {
         .len()
 }
 
-#[divan::bench(args = [Format::Yaml, Format::Json], sample_count = 10)]
+const FORMATS: [Format; 4] = [Format::Yaml, Format::Json, Format::Toml, Format::Dotenv];
+
+#[divan::bench(args = FORMATS, sample_count = 10)]
 fn encrypt_3mb(bencher: divan::Bencher, format: Format) {
-    let text = if format == Format::Yaml {
-        yaml_input()
-    } else {
-        json_input()
-    };
+    let text = input(format);
     let key = DataKey::generate();
     bencher
         .counter(divan::counter::BytesCount::new(text.len()))
         .bench(|| encrypt(format, &text, &key));
 }
 
-#[divan::bench(args = [Format::Yaml, Format::Json], sample_count = 10)]
+#[divan::bench(args = FORMATS, sample_count = 10)]
 fn decrypt_3mb(bencher: divan::Bencher, format: Format) {
-    let text = if format == Format::Yaml {
-        yaml_input()
-    } else {
-        json_input()
-    };
+    let text = input(format);
     let key = DataKey::generate();
     let encrypted = encrypt(format, &text, &key);
     bencher
