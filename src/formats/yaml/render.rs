@@ -304,24 +304,11 @@ fn filled_edit<'e>(cx: &Ctx<'_>, info: &Info, span: Span, slot: u32) -> Edit<'e>
         Style::Double => Edit::filled(span, "\"", fill(slot, 0, Suffix::DoubleQuote)),
         Style::Literal | Style::Folded => match block {
             Some(b) => {
-                let indent = if b.indent > 0 {
-                    b.indent
-                } else {
-                    parent_col + 2
-                };
-                let mut text = String::new();
-                if b.content.start == cx.src.len() && !cx.src.ends_with('\n') {
-                    text.push_str(cx.nl);
-                }
-                text.push_str(&" ".repeat(indent));
-                let suffix = if cx.src[b.content.clone()].ends_with('\n') || b.content.is_empty() {
-                    if cx.nl == "\r\n" {
-                        Suffix::CrLf
-                    } else {
-                        Suffix::Lf
-                    }
-                } else {
-                    Suffix::None
+                let (text, line_end) = enc_block_layout(cx, b, *parent_col);
+                let suffix = match (line_end, cx.nl) {
+                    (false, _) => Suffix::None,
+                    (true, "\r\n") => Suffix::CrLf,
+                    (true, _) => Suffix::Lf,
                 };
                 Edit::filled(b.content.clone(), text, fill(slot, 0, suffix))
             }
@@ -403,18 +390,9 @@ fn encrypted_edits<'e>(
                 if enc.is_empty() {
                     return Vec::new();
                 }
-                let indent = if b.indent > 0 {
-                    b.indent
-                } else {
-                    parent_col + 2
-                };
-                let mut text = String::new();
-                if b.content.start == cx.src.len() && !cx.src.ends_with('\n') {
-                    text.push_str(cx.nl);
-                }
-                text.push_str(&" ".repeat(indent));
+                let (mut text, line_end) = enc_block_layout(cx, b, *parent_col);
                 text.push_str(enc);
-                if cx.src[b.content.clone()].ends_with('\n') || b.content.is_empty() {
+                if line_end {
                     text.push_str(cx.nl);
                 }
                 vec![Edit::new(b.content.clone(), text)]
@@ -422,6 +400,25 @@ fn encrypted_edits<'e>(
             None => vec![Edit::new(span, enc)],
         },
     }
+}
+
+/// Where an `ENC[...]` text goes in a block scalar's content: the text
+/// before it (a line break if the content starts at the very end of a file
+/// without one, then the indentation) and whether a line break follows it.
+/// Shared by the whole-document and the chunked plans.
+fn enc_block_layout(cx: &Ctx<'_>, b: &Block, parent_col: usize) -> (String, bool) {
+    let indent = if b.indent > 0 {
+        b.indent
+    } else {
+        parent_col + 2
+    };
+    let mut text = String::new();
+    if b.content.start == cx.src.len() && !cx.src.ends_with('\n') {
+        text.push_str(cx.nl);
+    }
+    text.push_str(&" ".repeat(indent));
+    let line_end = cx.src[b.content.clone()].ends_with('\n') || b.content.is_empty();
+    (text, line_end)
 }
 
 /// A plain `ENC[...]` cannot stand in flow context (`,[]` are indicators):
