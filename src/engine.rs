@@ -197,6 +197,23 @@ pub(crate) fn first_pass(
     stash: &mut IvStash,
 ) -> FirstPass {
     let mut hasher = MacHasher::new(settings.mac_only_encrypted);
+    let (todo, kept_ivs) = first_pass_with(leaves, settings, stash, &mut |b| hasher.update(b));
+    FirstPass {
+        todo,
+        kept_ivs,
+        mac_hex: hasher.finish_hex(),
+    }
+}
+
+/// [`first_pass`] handing what the SOPS MAC hashes to `mac`, in order,
+/// rather than hashing it (a piece of a document streamed on another
+/// thread, see [`crate::stream`]).
+pub(crate) fn first_pass_with(
+    leaves: &[Leaf],
+    settings: &EncryptSettings,
+    stash: &mut IvStash,
+    mac: &mut dyn FnMut(&[u8]),
+) -> (Vec<bool>, std::collections::HashMap<usize, [u8; 32]>) {
     let mut stack = CommentStack::default();
     // First pass, in order: the rules (which depend on the comments above a
     // value) and the MAC. `todo[i]` says leaf i gets encrypted; an IV kept
@@ -222,7 +239,7 @@ pub(crate) fn first_pass(
                 let encrypt = settings.rule.should_encrypt(&leaf.path(), &stack, false);
                 stack.finish_item(leaf.depth);
                 if encrypt || !settings.mac_only_encrypted {
-                    hasher.update(value::canonical_text(value).as_bytes());
+                    mac(value::canonical_text(value).as_bytes());
                 }
                 // Only a string can have an empty plaintext; the second pass
                 // skips any other empty one too, so this is just a shortcut.
@@ -253,11 +270,7 @@ pub(crate) fn first_pass(
         }
     }
 
-    FirstPass {
-        todo,
-        kept_ivs,
-        mac_hex: hasher.finish_hex(),
-    }
+    (todo, kept_ivs)
 }
 
 /// The `ENC[...]` text of leaf `leaf` (which the first pass marked), or
@@ -396,7 +409,21 @@ pub fn check_auth(
     warnings: &mut Vec<String>,
 ) -> Result<(), Error> {
     let node = doc.metadata().ok_or(Error::NotEncrypted)?;
-    match crate::integrity::verify(key, doc.leaves(), node) {
+    judge_auth(
+        crate::integrity::verify(key, doc.leaves(), node),
+        options,
+        warnings,
+    )
+}
+
+/// What the outcome of a `shroud_auth` check means for a read with
+/// `options` (see [`check_auth`]).
+pub(crate) fn judge_auth(
+    status: Result<crate::integrity::Status, Error>,
+    options: DecryptOptions,
+    warnings: &mut Vec<String>,
+) -> Result<(), Error> {
+    match status {
         Ok(crate::integrity::Status::Valid) => Ok(()),
         Ok(crate::integrity::Status::Absent) if options.require_auth && !options.ignore_mac => {
             Err(crate::integrity::absent_error())
@@ -445,7 +472,43 @@ pub fn decrypt_leaves_with_stash(
     options: DecryptOptions,
     stash: &mut IvStash,
 ) -> Result<(Vec<Replacement>, Vec<String>), Error> {
-    let leaves = doc.leaves();
+    let mut hasher = MacHasher::new(meta.mac_only_encrypted);
+    let mut warnings = Vec::new();
+    let edits = decrypt_pass(
+        doc.leaves(),
+        meta,
+        key,
+        stash,
+        &mut |b| hasher.update(b),
+        &mut warnings,
+    )?;
+    let computed = hasher.finish_hex();
+    match mac::verify(key, &meta.mac, &meta.lastmodified, &computed) {
+        Ok(()) => {}
+        Err(e) if options.ignore_mac => {
+            warnings.push(format!("{e} (ignored because of --ignore-mac)"))
+        }
+        Err(e) => return Err(e),
+    }
+    // Last, so that a failure names the most specific cause: a value that
+    // does not decrypt (25, with its path), values that do not match the
+    // SOPS MAC (51), then what only shroud_auth covers (51). Nothing is
+    // returned before all three pass.
+    check_auth(doc, key, options, &mut warnings)?;
+    Ok((edits, warnings))
+}
+
+/// Decrypt `leaves` (the whole document, or a piece of it that starts at
+/// a root key, see [`crate::stream`]): one replacement per leaf. What the
+/// SOPS MAC hashes goes to `mac`, in order; checking it is the caller's.
+pub(crate) fn decrypt_pass(
+    leaves: &[Leaf],
+    meta: &Metadata,
+    key: &DataKey,
+    stash: &mut IvStash,
+    mac: &mut dyn FnMut(&[u8]),
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Replacement>, Error> {
     // A window of leaves at a time: first, split across the cores, open
     // every value and comment in it that looks encrypted (`open_window`);
     // then, in order, decide what each leaf becomes. Which values the rules
@@ -455,9 +518,7 @@ pub fn decrypt_leaves_with_stash(
     // part of the file in memory at once.
     let mut opened: Vec<Option<Opened<'_>>> = Vec::new();
 
-    let mut hasher = MacHasher::new(meta.mac_only_encrypted);
     let mut stack = CommentStack::default();
-    let mut warnings = Vec::new();
     let mut edits = Vec::with_capacity(leaves.len());
     let mut aad = String::new();
 
@@ -531,7 +592,7 @@ pub fn decrypt_leaves_with_stash(
                             Replacement::Decrypted(Decrypted::Comment(text))
                         } else {
                             let value = value::parse_plaintext(ty, &text).map_err(fail)?;
-                            hasher.update(value::canonical_text(&value).as_bytes());
+                            mac(value::canonical_text(&value).as_bytes());
                             Replacement::Decrypted(Decrypted::Scalar { value, text })
                         }
                     }
@@ -544,7 +605,7 @@ pub fn decrypt_leaves_with_stash(
                     }
                     (false, value) => {
                         if !meta.mac_only_encrypted {
-                            hasher.update(value::canonical_text(value).as_bytes());
+                            mac(value::canonical_text(value).as_bytes());
                         }
                         Replacement::Keep
                     }
@@ -553,21 +614,7 @@ pub fn decrypt_leaves_with_stash(
         };
         edits.push(edit);
     }
-
-    let computed = hasher.finish_hex();
-    match mac::verify(key, &meta.mac, &meta.lastmodified, &computed) {
-        Ok(()) => {}
-        Err(e) if options.ignore_mac => {
-            warnings.push(format!("{e} (ignored because of --ignore-mac)"))
-        }
-        Err(e) => return Err(e),
-    }
-    // Last, so that a failure names the most specific cause: a value that
-    // does not decrypt (25, with its path), values that do not match the
-    // SOPS MAC (51), then what only shroud_auth covers (51). Nothing is
-    // returned before all three pass.
-    check_auth(doc, key, options, &mut warnings)?;
-    Ok((edits, warnings))
+    Ok(edits)
 }
 
 /// How many leaves [`decrypt_leaves`] opens at once: enough for every core

@@ -526,6 +526,140 @@ impl Sealer {
     }
 }
 
+/// The v2 transcript of some leaves, serialised by the thread that holds
+/// them (see [`crate::stream`]): the bytes each kept leaf adds to its
+/// chunk, and where each one ends. [`ChunkStream`] cuts the chunks.
+///
+/// Not wiped on drop: it holds what the file stores, `ENC[...]` texts and
+/// the values the rules leave clear, as the output itself does.
+pub struct LeafBytes {
+    t: Transcript<Gather>,
+    ends: Vec<usize>,
+}
+
+/// A hash that only gathers what it is given.
+struct Gather(Vec<u8>);
+
+impl Update for Gather {
+    fn update(&mut self, data: &[u8]) {
+        self.0.extend_from_slice(data);
+    }
+}
+
+impl Default for LeafBytes {
+    fn default() -> Self {
+        let mut t = Transcript::v2(Gather(Vec::new()));
+        // Flushed after every leaf: a leaf's worth of buffer is enough.
+        t.buf = Zeroizing::new(Vec::with_capacity(1024));
+        LeafBytes {
+            t,
+            ends: Vec::new(),
+        }
+    }
+}
+
+impl LeafBytes {
+    /// Add `leaf` as rendering `edit` over it will store it (`None`: as
+    /// parsed), unless the transcript skips it.
+    pub fn push(&mut self, leaf: &Leaf, edit: Option<&Replacement>) {
+        if skipped(leaf, edit) {
+            return;
+        }
+        self.t.leaf(leaf, edit);
+        self.t.flush();
+        self.ends.push(self.t.hash.0.len());
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.t.hash.0
+    }
+}
+
+/// The v2 chunk digests of a document whose leaves come a piece at a time,
+/// in order ([`LeafBytes`]); the digests are the ones [`seal`] and
+/// [`verify`] compute over the whole list.
+#[derive(Default)]
+pub struct ChunkStream {
+    open: Option<Sha256>,
+    in_chunk: usize,
+    digests: Vec<[u8; 32]>,
+}
+
+impl ChunkStream {
+    /// Add the next piece's leaves.
+    pub fn push(&mut self, piece: &LeafBytes) {
+        let mut start = 0;
+        for &end in &piece.ends {
+            if self.open.is_none() || self.in_chunk == LEAVES_PER_CHUNK {
+                self.close();
+                let mut sha = Sha256::default();
+                sha.update(V2_CHUNK_TAG);
+                self.open = Some(sha);
+                self.in_chunk = 0;
+            }
+            if let Some(sha) = &mut self.open {
+                sha.update(&piece.bytes()[start..end]);
+            }
+            self.in_chunk += 1;
+            start = end;
+        }
+    }
+
+    fn close(&mut self) {
+        if let Some(sha) = self.open.take() {
+            self.digests.push(sha.finalize_fixed().into());
+        }
+    }
+
+    /// Every chunk's digest, in order.
+    pub fn finish(mut self) -> Vec<[u8; 32]> {
+        self.close();
+        self.digests
+    }
+}
+
+/// [`seal`] for a document whose chunk digests were computed as it was
+/// written ([`ChunkStream`]).
+pub fn seal_digests(
+    key: &DataKey,
+    digests: &[[u8; 32]],
+    node: &mut MetaNode,
+    mac_hex: &str,
+) -> Result<(), Error> {
+    prepare_node(node)?;
+    let iv: [u8; 32] = v2_mac_of_digests(key, digests, node)
+        .finalize()
+        .into_bytes()
+        .into();
+    store_mac(key, node, mac_hex, &iv)
+}
+
+/// Whether [`verify_digests`] can check this metadata: its `shroud_auth`
+/// is absent or v2 (v1 needs the leaves themselves).
+pub fn digests_suffice(node: &MetaNode) -> bool {
+    match node.get(FIELD) {
+        None | Some(MetaNode::Null) => true,
+        Some(MetaNode::Str(s)) => s.trim() == MARKER,
+        Some(_) => false,
+    }
+}
+
+/// [`verify`] for a document whose chunk digests were computed as it was
+/// read ([`ChunkStream`]); only for metadata that [`digests_suffice`] for.
+pub fn verify_digests(
+    key: &DataKey,
+    digests: &[[u8; 32]],
+    node: &MetaNode,
+) -> Result<Status, Error> {
+    match node.get(FIELD) {
+        None | Some(MetaNode::Null) => Ok(Status::Absent),
+        Some(MetaNode::Str(s)) if s.trim() == MARKER => {
+            verify_v2_with(key, node, v2_mac_of_digests(key, digests, node))
+        }
+        _ => Err(mismatch("cannot be checked a piece at a time")),
+    }
+}
+
 /// `shroud_auth` set to [`MARKER`] (replacing any older value), as sealed
 /// (for writing the metadata before its `mac` is known).
 pub fn mark(node: &mut MetaNode) -> Result<(), Error> {
@@ -644,15 +778,18 @@ pub fn verify(key: &DataKey, leaves: &[Leaf], node: &MetaNode) -> Result<Status,
 }
 
 fn verify_v2(key: &DataKey, leaves: &[Leaf], node: &MetaNode) -> Result<Status, Error> {
+    verify_v2_with(key, node, v2_mac(key, leaves, None, node))
+}
+
+/// The v2 check, given the HMAC recomputed over the file as read.
+fn verify_v2_with(key: &DataKey, node: &MetaNode, mac: HmacSha256) -> Result<Status, Error> {
     let stored = match node.get(MAC_FIELD) {
         Some(MetaNode::Str(s)) => s.as_str(),
         _ => return Err(mismatch("is v2, but the file has no mac to carry its tag")),
     };
     let enc = EncValue::parse(stored).ok_or_else(|| mismatch(CHANGED))?;
     // verify_slice compares in constant time; a wrong IV length fails it.
-    v2_mac(key, leaves, None, node)
-        .verify_slice(&enc.iv)
-        .map_err(|_| mismatch(CHANGED))?;
+    mac.verify_slice(&enc.iv).map_err(|_| mismatch(CHANGED))?;
     // The tag matched the IV; GCM under the data key binds that IV to the
     // rest of `mac`, so only someone holding the key could have put it
     // there (the SOPS MAC check decrypts it too, but not every caller runs

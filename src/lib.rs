@@ -33,5 +33,6 @@ pub mod metadata;
 pub mod par;
 pub mod rules;
 pub mod status;
+pub mod stream;
 pub mod treepath;
 pub mod value;

@@ -48,6 +48,15 @@ pub const RULE_FIELDS: [&str; 6] = [
 ];
 
 impl Rule {
+    /// Whether the rule depends on the comments above a value, and so on
+    /// everything read before it (not just its key path).
+    pub fn reads_comments(&self) -> bool {
+        matches!(
+            self,
+            Rule::UnencryptedCommentRegex(_) | Rule::EncryptedCommentRegex(_)
+        )
+    }
+
     /// Build a rule from its metadata field name and value.
     pub fn from_field(field: &str, pattern: &str) -> Result<Rule, Error> {
         let re = |p: &str| {

@@ -11,6 +11,7 @@ mod parse;
 mod render;
 mod resolve;
 mod scan;
+pub mod segment;
 #[cfg(test)]
 mod tests;
 
