@@ -14,6 +14,20 @@ mod cli;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Transparent huge pages off from the very start, before the allocator
+/// first asks the kernel for memory (which happens before `main`): see
+/// `cli::huge_pages` for why, and where they are turned back on. An
+/// `.init_array` entry runs as the program is loaded, before any Rust code.
+#[cfg(target_os = "linux")]
+#[used]
+#[unsafe(link_section = ".init_array")]
+static SMALL_PAGES_FIRST: extern "C" fn() = {
+    extern "C" fn small_pages_first() {
+        cli::huge_pages(false);
+    }
+    small_pages_first
+};
+
 fn main() -> std::process::ExitCode {
     cli::main()
 }

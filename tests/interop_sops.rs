@@ -444,3 +444,63 @@ fn shamir_key_groups_written_by_shroud_decrypt_with_sops() {
         "one share of two must not be enough for sops either"
     );
 }
+
+/// A file big enough that shroud encrypts and decrypts it a piece at a
+/// time (src/stream), across both tools, both ways.
+#[test]
+fn big_files_that_shroud_streams_cross_both_ways() {
+    let Some(t) = tools() else { return };
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let plain = home.join("big.yaml");
+    fs::write(&plain, common::big_yaml(1200)).unwrap();
+    let data = sops_view_of_plaintext(&t, home, &plain);
+
+    // shroud -> sops.
+    let enc = home.join("shroud.enc.yaml");
+    let out = shroud(home)
+        .args([
+            "--verbose",
+            "encrypt",
+            "--age",
+            &recipient("alice"),
+            "--output",
+        ])
+        .arg(&enc)
+        .arg(&plain)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    ok(out, "shroud encrypt of the big file");
+    assert!(err.contains("encrypted in "), "did not stream: {err}");
+    assert_eq!(
+        sops_decrypt_json(&t, home, &enc),
+        data,
+        "sops reads other data"
+    );
+
+    // sops -> shroud.
+    let enc = home.join("sops.enc.yaml");
+    let out = common::isolated(&t.sops, home)
+        .args(["encrypt", "--age", &recipient("alice"), "--output"])
+        .arg(&enc)
+        .arg(&plain)
+        .output()
+        .unwrap();
+    ok(out, "sops encrypt of the big file");
+    let out = shroud(home)
+        .env("SOPS_AGE_KEY_FILE", identity_file("alice"))
+        .args(["--verbose", "decrypt"])
+        .arg(&enc)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let back = home.join("shroud-decrypted.yaml");
+    fs::write(&back, ok(out, "shroud decrypt of sops's big file")).unwrap();
+    assert!(err.contains("decrypted in "), "did not stream: {err}");
+    assert_eq!(
+        sops_view_of_plaintext(&t, home, &back),
+        data,
+        "shroud reads other data"
+    );
+}

@@ -29,10 +29,45 @@ pub fn run(args: DecryptArgs) -> Result<()> {
 
     let input = io::read_input(path)?;
     let text = as_text(&input, &name)?;
+    let options = super::decrypt_options(args.ignore_mac);
+    // A big file going out whole in its own format is decrypted a piece
+    // at a time (shroud::stream); if the stream declines, the whole-file
+    // path below runs, with the data key already unwrapped, and gives any
+    // error message.
+    let mut unwrapped = None;
+    if extract.is_none() && args.mask.is_none() && out_format == format {
+        match shroud::stream::Decrypting::new(format, text) {
+            None => {}
+            Some(Err(e)) => super::ui::verbose(&format!("{name}: read whole ({e})")),
+            Some(Ok(d)) => {
+                super::huge_pages(false);
+                let key = keyring::data_key(d.metadata()).with_context(|| name.clone())?;
+                match d.decrypt(&key, options) {
+                    Ok((texts, warnings)) => {
+                        super::ui::verbose(&format!("{name}: decrypted in {} pieces", texts.len()));
+                        for w in &warnings {
+                            warn(&format!("{name}: {w}"));
+                        }
+                        let mut produce = |w: &mut dyn std::io::Write| {
+                            texts.iter().try_for_each(|t| w.write_all(t))
+                        };
+                        return match &dest {
+                            super::Destination::Stdout => io::write_stdout_with(&mut produce),
+                            super::Destination::File(p) => io::write_atomic_with(p, &mut produce),
+                        };
+                    }
+                    Err(e) => super::ui::verbose(&format!("{name}: read whole ({e})")),
+                }
+                unwrapped = Some(key);
+            }
+        }
+    }
     let doc = super::parse_encrypted(format, text, &name)?;
     let meta = engine::metadata(doc.as_ref()).with_context(|| name.clone())?;
-    let key = keyring::data_key(&meta).with_context(|| name.clone())?;
-    let options = super::decrypt_options(args.ignore_mac);
+    let key = match unwrapped {
+        Some(key) => key,
+        None => keyring::data_key(&meta).with_context(|| name.clone())?,
+    };
     if format == Format::Binary {
         let (bytes, warnings) =
             shroud::formats::binary::decrypt(doc.as_ref(), &meta, &key, options)

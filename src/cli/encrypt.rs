@@ -16,7 +16,7 @@ use shroud::crypto::DataKey;
 use shroud::document::Replacement;
 use shroud::engine::{self, EncryptSettings};
 use shroud::formats::Format;
-use shroud::metadata::KeyVersion;
+use shroud::metadata::{KeyGroup, KeyVersion};
 use shroud::rules::Rule;
 
 /// What the flags and `.sops.yaml` say about a new file.
@@ -160,9 +160,41 @@ pub fn run(args: EncryptArgs, config_flag: Option<&Path>) -> Result<()> {
         return write_output(&dest, text.as_bytes());
     }
 
+    let text = as_text(&input, &name)?;
+    // A big file with its recipients named is encrypted a piece at a time
+    // (shroud::stream); if the stream declines, the whole-file path below
+    // runs with the same data key, and gives any error message.
+    let key_source = plan.key_source(args.age.as_deref());
+    let mut wrapped = None;
+    if let (true, false, Some(pieces)) = (
+        out_format == format,
+        matches!(key_source, KeySource::Default),
+        shroud::stream::encrypt_pieces(format, text),
+    ) {
+        super::huge_pages(false);
+        let recipients = keyring::encryption_recipients(key_source)?;
+        let key = DataKey::generate();
+        let (groups, threshold) = keyring::wrap_for(&key, &recipients, plan.threshold)?;
+        let streamed = stream(
+            &dest,
+            format,
+            text,
+            &pieces,
+            (&key, &groups, threshold),
+            &plan.settings,
+        )?;
+        match streamed {
+            None => {
+                ui::verbose(&format!("{name}: encrypted in {} pieces", pieces.len()));
+                return Ok(());
+            }
+            Some(why) => ui::verbose(&format!("{name}: read whole ({why})")),
+        }
+        wrapped = Some((key, groups, threshold));
+    }
+
     // Parse before asking for keys: a malformed file should fail fast, and
     // must not create a default identity as a side effect.
-    let text = as_text(&input, &name)?;
     let doc = format.parse(text).with_context(|| name.clone())?;
     if doc.metadata().is_some() {
         return Err(anyhow::Error::new(shroud::error::Error::AlreadyEncrypted).context(name));
@@ -182,9 +214,15 @@ pub fn run(args: EncryptArgs, config_flag: Option<&Path>) -> Result<()> {
         doc
     };
 
-    let recipients = keyring::encryption_recipients(plan.key_source(args.age.as_deref()))?;
-    let key = DataKey::generate();
-    let (groups, threshold) = keyring::wrap_for(&key, &recipients, plan.threshold)?;
+    let (key, groups, threshold) = match wrapped {
+        Some(w) => w,
+        None => {
+            let recipients = keyring::encryption_recipients(plan.key_source(args.age.as_deref()))?;
+            let key = DataKey::generate();
+            let (groups, threshold) = keyring::wrap_for(&key, &recipients, plan.threshold)?;
+            (key, groups, threshold)
+        }
+    };
     let chunked = shroud::chunked::Chunked::prepare(
         doc.as_ref(),
         &key,
@@ -224,4 +262,48 @@ pub fn run(args: EncryptArgs, config_flag: Option<&Path>) -> Result<()> {
         warn(&format!("{name}: {w}"));
     }
     write_output(&dest, out.text.as_bytes())
+}
+
+/// Encrypt `text` a piece at a time to `dest` ([`shroud::stream::encrypt`]).
+/// `Some(reason)` when the stream declined: nothing was written, and the
+/// caller reads the file whole.
+fn stream(
+    dest: &super::Destination,
+    format: Format,
+    text: &str,
+    pieces: &[std::ops::Range<usize>],
+    (key, groups, threshold): (&DataKey, &[KeyGroup], Option<usize>),
+    settings: &EncryptSettings,
+) -> Result<Option<String>> {
+    let now = engine::now_utc();
+    let mut declined = None;
+    let mut produce = |w: &mut dyn std::io::Write| {
+        let r = shroud::stream::encrypt(
+            format,
+            text,
+            pieces,
+            key,
+            groups.to_vec(),
+            threshold,
+            settings,
+            now,
+            w,
+        );
+        match r {
+            Ok(()) => Ok(()),
+            Err(shroud::stream::Error::Io(e)) => Err(e),
+            Err(shroud::stream::Error::Declined(why)) => {
+                declined = Some(why);
+                Err(std::io::Error::other("declined"))
+            }
+        }
+    };
+    let written = match dest {
+        super::Destination::Stdout => io::write_stdout_spooled(&mut produce),
+        super::Destination::File(p) => io::write_atomic_with(p, &mut produce),
+    };
+    match declined {
+        Some(why) => Ok(Some(why)),
+        None => written.map(|()| None),
+    }
 }

@@ -46,6 +46,9 @@ pub fn read_input(path: Option<&Path>) -> Result<Zeroizing<Vec<u8>>> {
                 .with_context(|| format!("{}: could not read the file", p.display()))?;
         }
     }
+    if buf.len() >= shroud::stream::STREAM_FROM {
+        super::huge_pages(true);
+    }
     Ok(buf)
 }
 
@@ -154,6 +157,30 @@ pub fn write_stdout_with(produce: &mut dyn FnMut(&mut dyn Write) -> io::Result<(
     match produce(&mut w).and_then(|_| w.flush()) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         r => r.context("could not write to standard output"),
+    }
+}
+
+/// [`write_stdout_with`] for output that may still fail half-way (a
+/// streamed encryption can find a bad piece late): it goes to an unnamed
+/// temporary file first (0600, unlinked from the start, so nothing is left
+/// behind on any exit), and only a complete output is copied to standard
+/// output. For ciphertext only: plaintext never goes to disk this way.
+pub fn write_stdout_spooled(
+    produce: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
+) -> Result<()> {
+    use std::io::{Seek, SeekFrom};
+    let mut spool = tempfile::tempfile().context("could not create a temporary file")?;
+    {
+        let mut w = io::BufWriter::with_capacity(WRITE_CHUNK, &mut spool);
+        produce(&mut w).and_then(|_| w.flush())?;
+    }
+    spool
+        .seek(SeekFrom::Start(0))
+        .context("could not read back the temporary file")?;
+    let mut out = io::stdout().lock();
+    match io::copy(&mut spool, &mut out).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.map(|_| ()).context("could not write to standard output"),
     }
 }
 

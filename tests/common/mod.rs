@@ -109,3 +109,27 @@ pub fn encrypted_for_alice(body: &str, name: &str) -> (tempfile::TempDir, PathBu
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     (dir, enc)
 }
+
+/// A YAML file of `groups` root keys (about 330 bytes each), big enough
+/// for shroud to encrypt and decrypt it a piece at a time (src/stream)
+/// from about 800 groups: nested maps and lists, every scalar style and
+/// type, comments, blank lines, empty and null values, and keys the
+/// default rule leaves clear.
+pub fn big_yaml(groups: usize) -> String {
+    let mut s = String::from("# a big file\n\n");
+    for i in 0..groups {
+        s.push_str(&format!(
+            "group_{i:05}:\n  name: service-{i}.example.com   # inline comment\n  \
+             password: 'p@ss {i}'\n  token: \"t\\t{i}\"\n  port: {port}\n  ratio: {i}.5\n  \
+             enabled: {on}\n  empty: \"\"\n  none: null\n  hosts:\n    - h{i}.example.com\n    \
+             - [a, {i}, true]\n  note: |\n    line one of {i}\n    line two\n  \
+             public_unencrypted: visible-{i}\n",
+            port = 1024 + i,
+            on = i % 2 == 0,
+        ));
+        if i % 100 == 0 {
+            s.push_str("# a comment between groups\n\n");
+        }
+    }
+    s
+}

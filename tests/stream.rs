@@ -1,0 +1,234 @@
+//! Big files, which shroud encrypts and decrypts a piece at a time on
+//! every core (src/stream): the same results, messages, exit codes and
+//! all-or-nothing writes as the whole-file path that small files take.
+//! `--verbose` says which path ran, so each test knows what it tested.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Output;
+
+use common::{big_yaml, identity_file, recipient, shroud};
+
+fn run(home: &Path, args: &[&str], file: &Path) -> Output {
+    shroud(home)
+        .env("SOPS_AGE_KEY_FILE", identity_file("alice"))
+        .arg("--verbose")
+        .args(args)
+        .arg(file)
+        .output()
+        .unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn encrypt(home: &Path, file: &Path) -> Output {
+    run(home, &["encrypt", "--age", &recipient("alice")], file)
+}
+
+fn assert_streamed(o: &Output, what: &str) {
+    assert!(o.status.success(), "{what}: {}", stderr(o));
+    assert!(
+        stderr(o).contains(&format!("{what} in ")),
+        "{what} did not stream: {}",
+        stderr(o)
+    );
+}
+
+#[test]
+fn a_big_file_streams_through_every_destination_and_comes_back_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let src = big_yaml(1500);
+    let plain = home.join("big.yaml");
+    fs::write(&plain, &src).unwrap();
+
+    // To standard output.
+    let o = encrypt(home, &plain);
+    assert_streamed(&o, "encrypted");
+    let enc = home.join("big.enc.yaml");
+    fs::write(&enc, &o.stdout).unwrap();
+    let text = String::from_utf8(o.stdout.clone()).unwrap();
+    assert!(text.contains("public_unencrypted: visible-1499\n"));
+    assert!(!text.contains("p@ss"), "a secret was left in clear");
+    assert!(text.contains("#ENC[AES256_GCM,"), "comments are encrypted");
+    let o = run(home, &["decrypt"], &enc);
+    assert_streamed(&o, "decrypted");
+    assert_eq!(String::from_utf8(o.stdout).unwrap(), src);
+
+    // In place, both ways; a new encrypted file is 0600, and an in-place
+    // write keeps the file's mode.
+    fs::set_permissions(&plain, fs::Permissions::from_mode(0o640)).unwrap();
+    assert_streamed(
+        &run(
+            home,
+            &["encrypt", "-i", "--age", &recipient("alice")],
+            &plain,
+        ),
+        "encrypted",
+    );
+    assert_eq!(
+        fs::metadata(&plain).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
+    assert_streamed(&run(home, &["decrypt", "-i"], &plain), "decrypted");
+    assert_eq!(fs::read_to_string(&plain).unwrap(), src);
+
+    let out = home.join("out.yaml");
+    let o = run(
+        home,
+        &[
+            "encrypt",
+            "--age",
+            &recipient("alice"),
+            "--output",
+            out.to_str().unwrap(),
+        ],
+        &plain,
+    );
+    assert_streamed(&o, "encrypted");
+    assert_eq!(
+        fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let o = run(home, &["decrypt"], &out);
+    assert_eq!(String::from_utf8(o.stdout).unwrap(), src);
+    // Nothing left behind in the folder.
+    let names: Vec<String> = fs::read_dir(home)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".shroud-tmp"))
+        .collect();
+    assert!(names.is_empty(), "{names:?}");
+}
+
+#[test]
+fn a_syntax_error_deep_in_a_big_file_is_reported_at_its_line_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let mut src = big_yaml(1500);
+    let line = src.lines().count() + 1;
+    src.push_str("broken: [never closed\n");
+    let plain = home.join("big.yaml");
+    fs::write(&plain, &src).unwrap();
+
+    let o = encrypt(home, &plain);
+    assert!(!o.status.success());
+    assert!(o.stdout.is_empty(), "something was written");
+    // The parser finds the missing `]` where the file ends: the line
+    // after, as for the same text in a small file.
+    let at = format!("line {}, column 1: while parsing a flow sequence", line + 1);
+    assert!(stderr(&o).contains(&at), "no {at:?} in: {}", stderr(&o));
+    let o = run(
+        home,
+        &["encrypt", "-i", "--age", &recipient("alice")],
+        &plain,
+    );
+    assert!(!o.status.success());
+    assert_eq!(
+        fs::read_to_string(&plain).unwrap(),
+        src,
+        "-i changed the file"
+    );
+}
+
+#[test]
+fn a_root_key_repeated_far_from_its_first_use_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let src = format!("{}group_00003:\n  again: 1\n", big_yaml(1500));
+    let plain = home.join("big.yaml");
+    fs::write(&plain, &src).unwrap();
+    let o = encrypt(home, &plain);
+    assert!(!o.status.success());
+    assert!(o.stdout.is_empty());
+    assert!(stderr(&o).contains("duplicate"), "{}", stderr(&o));
+}
+
+/// The value of `field` in `group` of `enc`, as a byte range.
+fn value_of(enc: &str, group: &str, field: &str) -> std::ops::Range<usize> {
+    let g = enc.find(&format!("\n{group}:\n")).unwrap();
+    let at = g + enc[g..].find(&format!("\n  {field}: ")).unwrap() + field.len() + 5;
+    at..at + enc[at..].find('\n').unwrap()
+}
+
+#[test]
+fn a_tampered_big_file_is_refused_with_the_whole_file_exit_codes_and_nothing_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let plain = home.join("big.yaml");
+    fs::write(&plain, big_yaml(1500)).unwrap();
+    let enc = String::from_utf8(encrypt(home, &plain).stdout).unwrap();
+
+    // Two values swapped between far-apart pieces: each fails to decrypt
+    // under the other's key path (ERROR_DECRYPTING_TREE, 25).
+    let (a, b) = (
+        value_of(&enc, "group_00001", "port"),
+        value_of(&enc, "group_01400", "port"),
+    );
+    let mut swapped = enc.clone();
+    swapped.replace_range(b.clone(), &enc[a.clone()]);
+    swapped.replace_range(a, &enc[b]);
+    // A value removed: the SOPS MAC no longer matches (51).
+    let r = value_of(&enc, "group_00700", "ratio");
+    let mut removed = enc.clone();
+    removed.replace_range(r.start - "  ratio: ".len()..r.end + 1, "");
+    // A clear value changed: the MAC covers it too (51).
+    let mut clear = enc.clone();
+    let r = value_of(&enc, "group_01200", "public_unencrypted");
+    clear.replace_range(r, "visible-changed");
+
+    for (what, text, code) in [
+        ("swapped", swapped, 25),
+        ("removed", removed, 51),
+        ("clear", clear, 51),
+    ] {
+        let f = home.join(format!("{what}.yaml"));
+        fs::write(&f, &text).unwrap();
+        let o = run(home, &["decrypt"], &f);
+        assert_eq!(o.status.code(), Some(code), "{what}: {}", stderr(&o));
+        assert!(o.stdout.is_empty(), "{what}: plaintext was written");
+        let o = run(home, &["decrypt", "-i"], &f);
+        assert_eq!(o.status.code(), Some(code), "{what}: {}", stderr(&o));
+        assert_eq!(
+            fs::read_to_string(&f).unwrap(),
+            text,
+            "{what}: -i changed the file"
+        );
+    }
+}
+
+#[test]
+fn a_big_file_with_a_comment_rule_is_read_whole_and_still_right() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let src = format!("# sops:enc\nsecret: s\n{}", big_yaml(1000));
+    let plain = home.join("big.yaml");
+    fs::write(&plain, &src).unwrap();
+    let o = run(
+        home,
+        &[
+            "encrypt",
+            "--age",
+            &recipient("alice"),
+            "--encrypted-comment-regex",
+            "sops:enc",
+        ],
+        &plain,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("read whole"), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout.clone()).unwrap();
+    // Only the value under the marked comment is encrypted.
+    assert!(text.contains("secret: ENC["));
+    assert!(text.contains("password: 'p@ss 3'"));
+    let enc = home.join("enc.yaml");
+    fs::write(&enc, &o.stdout).unwrap();
+    let o = run(home, &["decrypt"], &enc);
+    assert!(stderr(&o).contains("read whole"), "{}", stderr(&o));
+    assert_eq!(String::from_utf8(o.stdout).unwrap(), src);
+}
