@@ -146,3 +146,45 @@ fn decrypt_3mb(bencher: divan::Bencher, format: Format) {
         .counter(divan::counter::BytesCount::new(encrypted.len()))
         .bench(|| decrypt(format, &encrypted, &key));
 }
+
+/// YAML a piece at a time on every core (`shroud::stream`), the path the
+/// `shroud encrypt`/`decrypt` commands take for files this big.
+#[divan::bench(sample_count = 10)]
+fn stream_encrypt_3mb_yaml(bencher: divan::Bencher) {
+    let text = yaml_input();
+    let key = DataKey::generate();
+    let pieces = shroud::stream::encrypt_pieces(Format::Yaml, &text).expect("the input streams");
+    bencher
+        .counter(divan::counter::BytesCount::new(text.len()))
+        .bench(|| {
+            let mut out = Vec::new();
+            shroud::stream::encrypt(
+                Format::Yaml,
+                &text,
+                &pieces,
+                &key,
+                groups(),
+                None,
+                &EncryptSettings::default(),
+                engine::now_utc(),
+                &mut out,
+            )
+            .unwrap();
+            out.len()
+        });
+}
+
+#[divan::bench(sample_count = 10)]
+fn stream_decrypt_3mb_yaml(bencher: divan::Bencher) {
+    let key = DataKey::generate();
+    let encrypted = encrypt(Format::Yaml, &yaml_input(), &key);
+    bencher
+        .counter(divan::counter::BytesCount::new(encrypted.len()))
+        .bench(|| {
+            let d = shroud::stream::Decrypting::new(Format::Yaml, &encrypted)
+                .expect("the input streams")
+                .unwrap();
+            let (texts, _) = d.decrypt(&key, DecryptOptions::default()).unwrap();
+            texts.len()
+        });
+}

@@ -52,11 +52,12 @@ pub const STREAM_FROM: usize = 256 * 1024;
 
 /// Bytes of source per piece. A piece's leaves, edits and rendered text
 /// take about 40 times its size while it is worked on, and a few pieces
-/// per thread are in flight: 8 KiB pieces keep a 3 MB encryption under
-/// 5x its input (64 KiB pieces took twice the memory), and decrypting is
-/// as fast with 64 KiB pieces of ciphertext (about 500 values) as with
-/// anything bigger (docs/benchmarks.md has the runs).
-const ENCRYPT_PIECE: usize = 8 * 1024;
+/// per thread are in flight. On the 3 MB benchmark file, 4 KiB pieces
+/// keep encrypting at 12.5-13.3 MiB peak in ten runs (8 KiB: 13.5-15.7,
+/// over the 14.7 MiB that 5x the input allows), as fast as bigger ones;
+/// decrypting is as fast with 64 KiB pieces of ciphertext (about 500
+/// values) as with anything bigger. docs/benchmarks.md has the runs.
+const ENCRYPT_PIECE: usize = 4 * 1024;
 const DECRYPT_PIECE: usize = 64 * 1024;
 
 /// Pieces done ahead of the one being written, per thread.
