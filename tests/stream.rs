@@ -232,3 +232,30 @@ fn a_big_file_with_a_comment_rule_is_read_whole_and_still_right() {
     assert!(stderr(&o).contains("read whole"), "{}", stderr(&o));
     assert_eq!(String::from_utf8(o.stdout).unwrap(), src);
 }
+
+#[test]
+fn without_a_usable_temporary_folder_a_big_file_is_encrypted_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let src = big_yaml(1000);
+    let plain = home.join("big.yaml");
+    fs::write(&plain, &src).unwrap();
+    let o = shroud(home)
+        .env("TMPDIR", home.join("does-not-exist"))
+        .args(["--verbose", "encrypt", "--age", &recipient("alice")])
+        .arg(&plain)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("read whole (no temporary file"),
+        "{}",
+        stderr(&o)
+    );
+    let enc = home.join("enc.yaml");
+    fs::write(&enc, &o.stdout).unwrap();
+    assert_eq!(
+        String::from_utf8(run(home, &["decrypt"], &enc).stdout).unwrap(),
+        src
+    );
+}

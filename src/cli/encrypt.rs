@@ -299,7 +299,11 @@ fn stream(
         }
     };
     let written = match dest {
-        super::Destination::Stdout => io::write_stdout_spooled(&mut produce),
+        super::Destination::Stdout => match tempfile::tempfile() {
+            Ok(spool) => io::write_stdout_spooled(spool, &mut produce),
+            // No temporary folder to write to: the whole-file path needs none.
+            Err(e) => return Ok(Some(format!("no temporary file for the output: {e}"))),
+        },
         super::Destination::File(p) => io::write_atomic_with(p, &mut produce),
     };
     match declined {

@@ -166,10 +166,10 @@ pub fn write_stdout_with(produce: &mut dyn FnMut(&mut dyn Write) -> io::Result<(
 /// behind on any exit), and only a complete output is copied to standard
 /// output. For ciphertext only: plaintext never goes to disk this way.
 pub fn write_stdout_spooled(
+    mut spool: File,
     produce: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
 ) -> Result<()> {
     use std::io::{Seek, SeekFrom};
-    let mut spool = tempfile::tempfile().context("could not create a temporary file")?;
     {
         let mut w = io::BufWriter::with_capacity(WRITE_CHUNK, &mut spool);
         produce(&mut w).and_then(|_| w.flush())?;
