@@ -259,3 +259,41 @@ fn without_a_usable_temporary_folder_a_big_file_is_encrypted_whole() {
         src
     );
 }
+
+#[test]
+fn with_the_default_identity_a_big_file_streams_once_the_identity_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let keys = home.join(".config/sops/age/keys.txt");
+    let verbose_encrypt = |file: &Path| {
+        shroud(home)
+            .args(["--verbose", "encrypt"])
+            .arg(file)
+            .output()
+            .unwrap()
+    };
+    // A malformed big file fails before any identity is created.
+    let bad = home.join("bad.yaml");
+    fs::write(&bad, format!("{}broken: [never closed\n", big_yaml(1000))).unwrap();
+    assert!(!verbose_encrypt(&bad).status.success());
+    assert!(
+        !keys.exists(),
+        "an identity was created for a file that failed"
+    );
+
+    // The first encryption creates it (read whole, as said above) ...
+    let src = big_yaml(1000);
+    let plain = home.join("big.yaml");
+    fs::write(&plain, &src).unwrap();
+    let o = verbose_encrypt(&plain);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(keys.is_file());
+    assert!(!stderr(&o).contains("encrypted in "), "{}", stderr(&o));
+    // ... and from then on big files stream, to that identity.
+    let o = verbose_encrypt(&plain);
+    assert_streamed(&o, "encrypted");
+    let enc = home.join("enc.yaml");
+    fs::write(&enc, &o.stdout).unwrap();
+    let o = shroud(home).arg("decrypt").arg(&enc).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stdout), src, "{}", stderr(&o));
+}

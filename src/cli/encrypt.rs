@@ -166,9 +166,15 @@ pub fn run(args: EncryptArgs, config_flag: Option<&Path>) -> Result<()> {
     // runs with the same data key, and gives any error message.
     let key_source = plan.key_source(args.age.as_deref());
     let mut wrapped = None;
-    if let (true, false, Some(pieces)) = (
+    // Only once there is no default identity to create: a malformed file
+    // must fail before one is made (see below), and only the whole-file
+    // path knows early that it is malformed.
+    let no_side_effect = !matches!(key_source, KeySource::Default)
+        || shroud::keys::default_key_file(&shroud::keys::EnvSource::process())
+            .is_ok_and(|p| p.is_file());
+    if let (true, true, Some(pieces)) = (
         out_format == format,
-        matches!(key_source, KeySource::Default),
+        no_side_effect,
         shroud::stream::encrypt_pieces(format, text),
     ) {
         super::huge_pages(false);
