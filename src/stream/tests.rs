@@ -301,3 +301,49 @@ fn chunk_digests_are_cut_at_the_same_leaves_as_the_whole_file() {
         src
     );
 }
+
+#[test]
+fn key_rules_and_mac_only_encrypted_give_what_the_whole_file_path_verifies() {
+    let key = DataKey::generate();
+    let src = groups(300);
+    let pieces = segment::pieces(&src, 512, None).unwrap();
+    for (field, pattern, mac_only) in [
+        ("encrypted_regex", "^(password|port)$", false),
+        ("encrypted_regex", "^password$", true),
+        ("unencrypted_suffix", "on", true),
+    ] {
+        let settings = EncryptSettings {
+            rule: crate::rules::Rule::from_field(field, pattern).unwrap(),
+            mac_only_encrypted: mac_only,
+            ..EncryptSettings::default()
+        };
+        let mut out = Vec::new();
+        encrypt(
+            Format::Yaml,
+            &src,
+            &pieces,
+            &key,
+            key_groups(),
+            None,
+            &settings,
+            engine::now_utc(),
+            &mut out,
+        )
+        .unwrap();
+        let enc = String::from_utf8(out).unwrap();
+        // Only what the rule names is encrypted.
+        assert!(enc.contains("  password: ENC["), "{field}");
+        assert!(!enc.contains("  on: ENC["), "{field}");
+        // The whole-file path checks both MACs over the streamed output.
+        assert_eq!(
+            decrypt_whole(&enc, &key),
+            src,
+            "{field} {pattern} {mac_only}"
+        );
+        assert_eq!(
+            decrypt_stream(&enc, &key, DecryptOptions::default()).unwrap(),
+            src,
+            "{field} {pattern} {mac_only}"
+        );
+    }
+}
