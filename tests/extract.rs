@@ -183,3 +183,40 @@ fn a_json_object_or_array_prints_as_its_own_text_de_indented() {
     assert_eq!(y(r#"["m"]"#), "a: 1\nb:\n    - true\n    - false\n");
     assert_eq!(y(r#"["list"]"#), "- 1\n- two\n- three: 3\n");
 }
+
+#[test]
+fn a_toml_table_or_an_ini_section_is_written_anew() {
+    let toml = "title = \"x\"\n\n[db]\nuser = \"app\"  # c\nport = 5432\n\n[db.inner]\nk = \"v\"\n\n\
+                [[servers]]\nip = \"10.0.0.1\"\n\n[[servers]]\nip = \"10.0.0.2\"\n";
+    let (dir, enc) = encrypted_for_alice(toml, "s.toml");
+    let x = |args: &[&str]| out(dir.path(), &enc, args);
+    assert_eq!(
+        x(&["--extract", r#"["db"]"#]),
+        "user = \"app\"\nport = 5432\n\n[inner]\nk = \"v\"\n"
+    );
+    assert_eq!(
+        x(&["--extract", r#"["servers"][1]"#]),
+        "ip = \"10.0.0.2\"\n"
+    );
+    assert_eq!(
+        x(&["--output-type", "json", "--extract", r#"["servers"]"#]),
+        "[\n\t{\n\t\t\"ip\": \"10.0.0.1\"\n\t},\n\t{\n\t\t\"ip\": \"10.0.0.2\"\n\t}\n]"
+    );
+    let o = run(dir.path(), &enc, &["--extract", r#"["servers"]"#]);
+    assert_eq!(o.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--output-type yaml or json"));
+
+    let (dir, enc) = encrypted_for_alice(
+        "[db]\nuser = app\npass = hunter2\n\n[other]\nk = v\n",
+        "s.ini",
+    );
+    let x = |args: &[&str]| out(dir.path(), &enc, args);
+    assert_eq!(
+        x(&["--extract", r#"["db"]"#]),
+        "user = app\npass = hunter2\n"
+    );
+    assert_eq!(
+        x(&["--output-type", "dotenv", "--extract", r#"["db"]"#]),
+        "user=app\npass=hunter2\n"
+    );
+}
