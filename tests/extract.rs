@@ -220,3 +220,14 @@ fn a_toml_table_or_an_ini_section_is_written_anew() {
         "user=app\npass=hunter2\n"
     );
 }
+
+#[test]
+fn a_crlf_file_gives_crlf_lines() {
+    let (dir, enc) = encrypted_for_alice(
+        "db:\r\n  a: 1  # c\r\n  b:\r\n    - x\r\n    - y\r\nz: 2\r\n",
+        "s.yaml",
+    );
+    let x = |path: &str| out(dir.path(), &enc, &["--extract", path]);
+    assert_eq!(x(r#"["db"]"#), "a: 1  # c\r\nb:\r\n  - x\r\n  - y\r\n");
+    assert_eq!(x(r#"["db"]["b"]"#), "- x\r\n- y\r\n");
+}

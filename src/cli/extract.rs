@@ -179,20 +179,30 @@ fn own_text(
     // A JSON array goes out without a final newline, as sops prints it.
     let newline = !json || !list;
     if newline && !text.ends_with('\n') {
+        // In the file's line ending (the span may stop before a `\r`).
+        if !text.ends_with('\r') && text.contains("\r\n") {
+            text.push('\r');
+        }
         text.push('\n');
     }
     // Read it back as a reader of the output would: a list inside a map,
     // since both formats want a map at the top.
-    let (check, wrapped) = match (list, json) {
-        (false, _) => (Zeroizing::new(String::clone(&text)), false),
-        (true, true) => (Zeroizing::new(format!("{{\"k\": {}}}", *text)), true),
-        (true, false) if text.starts_with('[') => (Zeroizing::new(format!("k: {}", *text)), true),
-        (true, false) => (Zeroizing::new(format!("k:\n{}", *text)), true),
+    let (before, after) = match (list, json) {
+        (false, _) => ("", ""),
+        (true, true) => ("{\"k\": ", "}"),
+        (true, false) if text.starts_with('[') => ("k: ", ""),
+        (true, false) => ("k:\n", ""),
     };
+    let mut check = Zeroizing::new(String::with_capacity(
+        before.len() + text.len() + after.len(),
+    ));
+    check.push_str(before);
+    check.push_str(&text);
+    check.push_str(after);
     let back = format.parse(&check).ok()?;
     let keep = vec![Replacement::Keep; back.leaves().len()];
     let back = shroud::convert::tree(back.leaves(), &keep).ok()?;
-    let same = if wrapped {
+    let same = if list {
         matches!(&back, Node::Map(e) if e.len() == 1 && e[0].0 == "k" && &e[0].1 == node)
     } else {
         &back == node
@@ -203,10 +213,10 @@ fn own_text(
 /// `src[span]` with the indentation its lines share removed: every line
 /// after the first loses as many leading blanks (spaces; for JSON also
 /// tabs) as the least indented of them has, and no more than the column
-/// where the span starts. `None` when that would cut into a line.
+/// where the span starts (blank lines lose what they have).
 fn deindent(src: &str, span: std::ops::Range<usize>, json: bool) -> Option<Zeroizing<String>> {
     let blank = |c: char| c == ' ' || (json && c == '\t');
-    let line_start = src[..span.start].rfind('\n').map_or(0, |i| i + 1);
+    let line_start = src.get(..span.start)?.rfind('\n').map_or(0, |i| i + 1);
     let lead = &src[line_start..span.start];
     let body = src.get(span.clone())?;
     let mut lines = body.split('\n');
@@ -223,7 +233,9 @@ fn deindent(src: &str, span: std::ops::Range<usize>, json: bool) -> Option<Zeroi
             cut = cut.min(indent(l));
         }
     }
-    let mut out = Zeroizing::new(String::with_capacity(body.len()));
+    // Room for the final newline too: a secret is never left behind in a
+    // buffer that grew.
+    let mut out = Zeroizing::new(String::with_capacity(lead.len() + body.len() + 2));
     if lead.chars().all(blank) {
         out.push_str(&lead[cut..]);
     }
