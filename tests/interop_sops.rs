@@ -504,3 +504,219 @@ fn big_files_that_shroud_streams_cross_both_ways() {
         "shroud reads other data"
     );
 }
+
+/// `decrypt --extract` of a map or a list in a file encrypted by `encrypter`.
+fn extract_with(program: &Path, home: &Path, enc: &Path, output_type: &str, path: &str) -> Vec<u8> {
+    let out = common::isolated(program, home)
+        .env("SOPS_AGE_KEY_FILE", identity_file("alice"))
+        .args(["decrypt", "--output-type", output_type, "--extract", path])
+        .arg(enc)
+        .output()
+        .unwrap();
+    ok(
+        out,
+        &format!("{} decrypt --extract {path}", program.display()),
+    )
+}
+
+/// sops's reading of a YAML `--extract` output: a map as it is, a list as
+/// the value of a key (indented under it, which changes no value).
+fn sops_view_of_yaml_extract(t: &Tools, home: &Path, text: &[u8], list: bool) -> String {
+    let text = String::from_utf8(text.to_vec()).unwrap();
+    let doc = if list {
+        let lines: Vec<String> = text
+            .lines()
+            .map(|l| {
+                if l.is_empty() {
+                    String::new()
+                } else {
+                    format!("  {l}")
+                }
+            })
+            .collect();
+        format!("k:\n{}\n", lines.join("\n"))
+    } else {
+        text
+    };
+    let plain = home.join("extract.yaml");
+    fs::write(&plain, doc).unwrap();
+    sops_view_of_plaintext(t, home, &plain)
+}
+
+/// A JSON value with every number as a float: sops 3.11 reads every JSON
+/// number as a float (and prints `1` for it), shroud keeps it a float too
+/// but prints `1.0`; the same number either way.
+fn numbers_as_floats(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        J::Number(n) => J::from(n.as_f64().unwrap()),
+        J::Array(a) => J::Array(a.into_iter().map(numbers_as_floats).collect()),
+        J::Object(o) => J::Object(
+            o.into_iter()
+                .map(|(k, v)| (k, numbers_as_floats(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+#[test]
+fn extract_of_a_map_or_a_list_gives_the_data_sops_gives() {
+    let Some(t) = tools() else { return };
+    let yaml = r#"# top
+database:
+  url: postgres://billing@db.internal:5432/billing
+  password: correct-horse-battery-staple   # rotate quarterly
+  nested:
+    # inner comment
+    deep: "quoted: yes"
+    n: 1.50
+    on: 'on'
+    flag: true
+    nothing: null
+    when: 2024-01-02T03:04:05Z
+feature_flags:
+  - new-invoices
+  - 'yes'
+  - "123"
+a:
+  - name: x
+    port: 1
+  - name: y
+    tags: [p, q]
+quote: {s1: ": colon", s2: "", s3: "a#b", s4: 'it''s'}
+multi:
+  lit: |
+    line one
+    line two
+  fold: >-
+    folded
+    text
+  keep: |+
+    kept
+
+flow: {x: 1, y: [2, 3]}
+base: &b
+  k: v
+other:
+  ref: *b
+  z: 1
+empty_map: {}
+empty_list: []
+"#;
+    let json = r#"{
+  "db": {"user": "app", "price": 1.50, "n": null, "s": "line\nbreak \"q\" \u00e9 <&>"},
+  "list": [1, "two", {"three": 3}, [4]],
+  "m": {
+      "a": 1,
+      "b": [true, false]
+  },
+  "e": {},
+  "l": []
+}
+"#;
+    let maps = [
+        r#"["database"]"#,
+        r#"["database"]["nested"]"#,
+        r#"["a"][0]"#,
+        r#"["quote"]"#,
+        r#"["multi"]"#,
+        r#"["flow"]"#,
+        r#"["other"]"#,
+    ];
+    let lists = [r#"["feature_flags"]"#, r#"["a"]"#, r#"["a"][1]["tags"]"#];
+    let json_nodes = [
+        r#"["db"]"#,
+        r#"["list"]"#,
+        r#"["list"][2]"#,
+        r#"["list"][3]"#,
+        r#"["m"]"#,
+        r#"["m"]["b"]"#,
+    ];
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let shroud_bin = Path::new(env!("CARGO_BIN_EXE_shroud"));
+    for (ext, body) in [("yaml", yaml), ("json", json)] {
+        let plain = home.join(format!("plain.{ext}"));
+        fs::write(&plain, body).unwrap();
+        // A file of each: shroud's keeps the layout, sops's is re-laid out.
+        let by_shroud = home.join(format!("shroud.enc.{ext}"));
+        shroud_encrypt(home, &plain, &by_shroud);
+        let by_sops = home.join(format!("sops.enc.{ext}"));
+        let out = common::isolated(&t.sops, home)
+            .args(["encrypt", "--age", &recipient("alice"), "--output"])
+            .arg(&by_sops)
+            .arg(&plain)
+            .output()
+            .unwrap();
+        ok(out, "sops encrypt");
+        for enc in [&by_shroud, &by_sops] {
+            let both = |ty: &str, path: &str| {
+                (
+                    extract_with(&t.sops, home, enc, ty, path),
+                    extract_with(shroud_bin, home, enc, ty, path),
+                )
+            };
+            let what =
+                |ty: &str, path: &str| format!("{} --output-type {ty} {path}", enc.display());
+            let json_paths: &[&str] = if ext == "yaml" {
+                &[
+                    r#"["database"]"#,
+                    r#"["feature_flags"]"#,
+                    r#"["a"]"#,
+                    r#"["multi"]"#,
+                ]
+            } else {
+                &json_nodes
+            };
+            for path in json_paths {
+                let (s, o) = both("json", path);
+                let parse = |b: &[u8]| numbers_as_floats(serde_json::from_slice(b).unwrap());
+                assert_eq!(parse(&o), parse(&s), "{}", what("json", path));
+                // A list prints without a final newline, a map with one.
+                assert_eq!(
+                    o.ends_with(b"\n"),
+                    s.ends_with(b"\n"),
+                    "{}",
+                    what("json", path)
+                );
+            }
+            if ext == "json" {
+                for path in [r#"["m"]"#, r#"["list"]"#] {
+                    let (s, o) = both("yaml", path);
+                    let list = path.contains("list");
+                    assert_eq!(
+                        sops_view_of_yaml_extract(&t, home, &o, list),
+                        sops_view_of_yaml_extract(&t, home, &s, list),
+                        "{}",
+                        what("yaml", path)
+                    );
+                }
+                for path in [r#"["e"]"#, r#"["l"]"#] {
+                    let (s, o) = both("json", path);
+                    assert_eq!(o, s, "{}", what("json", path));
+                }
+                continue;
+            }
+            for (paths, list) in [(&maps[..], false), (&lists[..], true)] {
+                for path in paths {
+                    let (s, o) = both("yaml", path);
+                    assert_eq!(
+                        sops_view_of_yaml_extract(&t, home, &o, list),
+                        sops_view_of_yaml_extract(&t, home, &s, list),
+                        "{}",
+                        what("yaml", path)
+                    );
+                }
+            }
+            for path in [
+                r#"["empty_map"]"#,
+                r#"["empty_list"]"#,
+                r#"["database"]["nested"]["nothing"]"#,
+            ] {
+                let (s, o) = both("yaml", path);
+                assert_eq!(o, s, "{}", what("yaml", path));
+            }
+        }
+    }
+}

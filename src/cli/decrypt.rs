@@ -87,7 +87,7 @@ pub fn run(args: DecryptArgs) -> Result<()> {
         super::io::write_stdout(shroud::exec::github_masks(&edits).as_bytes())?;
     }
     if let Some(path_expr) = extract {
-        let value = super::extract::extract(format, doc.as_ref(), &edits, &path_expr)
+        let value = super::extract::extract(format, out_format, doc.as_ref(), &edits, &path_expr)
             .with_context(|| name.clone())?;
         return write_output(&dest, value.as_bytes());
     }

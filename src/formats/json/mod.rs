@@ -46,6 +46,17 @@ impl<'a> JsonDocument<'a> {
         })
     }
 
+    /// The text of the non-empty collection at `loc` in `src` (a plaintext
+    /// document), brackets included: what `--extract` prints for it.
+    pub fn node_span(
+        src: &str,
+        loc: &[crate::treepath::PathSeg],
+    ) -> Result<Option<Span>, FormatError> {
+        let mut p = Parser::new(src);
+        p.want = Some(loc.to_vec());
+        Ok(p.parse()?.found)
+    }
+
     /// The bytes to delete to remove the `"sops"` member so that the
     /// result is the file as it was before [`Self::metadata_insertion`] added
     /// it: the member, its separating comma and the whitespace before it.

@@ -51,6 +51,8 @@ pub(super) struct Parsed {
     pub metadata: Option<MetaNode>,
     pub sops: Option<SopsMember>,
     pub layout: Layout,
+    /// The text of the collection at [`Parser::want`], if asked and found.
+    pub found: Option<Span>,
 }
 
 pub(super) struct Parser<'a> {
@@ -63,6 +65,11 @@ pub(super) struct Parser<'a> {
     path: Vec<Cow<'a, str>>,
     /// Keys and list indices from the root, kept beside `path`.
     loc: Vec<PathSeg>,
+    /// A collection whose text is wanted (`--extract`), where it opened,
+    /// and its span once closed.
+    pub want: Option<Vec<PathSeg>>,
+    want_start: Option<usize>,
+    found: Option<Span>,
 }
 
 fn is_ws(c: u8) -> bool {
@@ -147,6 +154,30 @@ impl<'a> Parser<'a> {
             leaves: Vec::new(),
             path: Vec::new(),
             loc: Vec::new(),
+            want: None,
+            want_start: None,
+            found: None,
+        }
+    }
+
+    fn is_wanted(&self) -> bool {
+        self.want.as_deref() == Some(&self.loc[..])
+    }
+
+    /// A collection opened at `start` with the current location.
+    fn opened(&mut self, start: usize) {
+        if self.want_start.is_none() && self.is_wanted() {
+            self.want_start = Some(start);
+        }
+    }
+
+    /// The collection at the current location closed at `pos`.
+    fn closed(&mut self) {
+        if self.found.is_none()
+            && self.is_wanted()
+            && let Some(start) = self.want_start
+        {
+            self.found = Some(start..self.pos);
         }
     }
 
@@ -340,6 +371,7 @@ impl<'a> Parser<'a> {
                             start..self.pos,
                         );
                     } else {
+                        self.opened(start);
                         stack.push(true);
                         let key = self.key()?;
                         self.loc.push(PathSeg::Key(key.to_string()));
@@ -358,6 +390,7 @@ impl<'a> Parser<'a> {
                             start..self.pos,
                         );
                     } else {
+                        self.opened(start);
                         stack.push(false);
                         self.loc.push(PathSeg::Index(0));
                         continue;
@@ -424,11 +457,13 @@ impl<'a> Parser<'a> {
                         stack.pop();
                         self.path.pop();
                         self.loc.pop();
+                        self.closed();
                     }
                     Some(b']') if !is_obj => {
                         self.pos += 1;
                         stack.pop();
                         self.loc.pop();
+                        self.closed();
                     }
                     None if is_obj => {
                         return Err(
@@ -660,6 +695,7 @@ impl<'a> Parser<'a> {
             metadata,
             sops,
             layout,
+            found: self.found,
         })
     }
 }

@@ -688,3 +688,29 @@ fn escape_check_matches_the_naive_one() {
         }
     }
 }
+
+#[test]
+fn node_span_is_the_text_of_a_collection() {
+    use crate::treepath::PathSeg::{Index, Key};
+    let src = "{\"a\": {\"b\": [1, {\"c\": []}]}, \"d\": 1, \"e\": {}}";
+    let at = |loc: &[crate::treepath::PathSeg]| {
+        JsonDocument::node_span(src, loc)
+            .unwrap()
+            .map(|s| src[s].to_string())
+    };
+    assert_eq!(
+        at(&[Key("a".into())]).as_deref(),
+        Some("{\"b\": [1, {\"c\": []}]}")
+    );
+    assert_eq!(
+        at(&[Key("a".into()), Key("b".into())]).as_deref(),
+        Some("[1, {\"c\": []}]")
+    );
+    assert_eq!(
+        at(&[Key("a".into()), Key("b".into()), Index(1)]).as_deref(),
+        Some("{\"c\": []}")
+    );
+    // Scalars and empty collections have no collection text.
+    assert_eq!(at(&[Key("d".into())]), None);
+    assert_eq!(at(&[Key("e".into())]), None);
+}

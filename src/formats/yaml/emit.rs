@@ -302,6 +302,7 @@ pub fn tree(root: &crate::convert::Node) -> String {
     let mut out = String::new();
     match root {
         Node::Map(e) if !e.is_empty() => map(e, 0, &mut out),
+        Node::List(items) if !items.is_empty() => list(items, 0, &mut out),
         other => {
             out.push_str(&scalar(other));
             out.push('\n');

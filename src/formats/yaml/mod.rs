@@ -7,6 +7,7 @@ mod fast;
 mod fast_tests;
 mod lossy;
 pub use emit::tree as emit_tree;
+pub use parse::node_span;
 mod parse;
 mod render;
 mod resolve;

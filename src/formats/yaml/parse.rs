@@ -296,6 +296,9 @@ pub(super) struct State<'a> {
     anchor_ids: HashMap<usize, usize>,
     doc_open: bool,
     comment_buf: Vec<(usize, usize)>,
+    /// A collection whose text is wanted (`--extract`), and its span.
+    want: Option<Vec<PathSeg>>,
+    found: Option<Span>,
 }
 
 fn col_of(src: &str, at: usize) -> usize {
@@ -584,7 +587,34 @@ pub fn checks_pass(src: &str) -> bool {
 }
 
 fn parse_events(src: &str) -> Result<Parsed, FormatError> {
+    Ok(events(State::new(src))?.finish())
+}
+
+/// The text of the non-empty collection at `loc` in `src` (a plaintext
+/// document), from its first entry (or the first comment inside it) to the
+/// end of the line of its last entry (or comment): what `--extract` prints
+/// for it, before de-indenting. Always read with saphyr.
+pub fn node_span(src: &str, loc: &[PathSeg]) -> Result<Option<Span>, FormatError> {
+    check(src)?;
     let mut st = State::new(src);
+    st.want = Some(loc.to_vec());
+    let st = events(st)?;
+    let Some(mut span) = st.found.clone() else {
+        return Ok(None);
+    };
+    for leaf in &st.out.leaves {
+        if let (LeafKind::Comment(_), Some(c)) = (&leaf.kind, &leaf.span)
+            && leaf.loc.starts_with(loc)
+        {
+            span.start = span.start.min(c.start - 1);
+            span.end = span.end.max(c.end);
+        }
+    }
+    Ok(Some(span))
+}
+
+fn events(mut st: State<'_>) -> Result<State<'_>, FormatError> {
+    let src = st.src;
     let mut parser = Parser::new_from_str(src);
     let mut cur = CharCursor::new(src);
     while let Some(item) = parser.next_event() {
@@ -596,7 +626,7 @@ fn parse_events(src: &str) -> Result<Parsed, FormatError> {
         let e = cur.byte(span.end.index()).max(s);
         st.event(ev, s, e)?;
     }
-    Ok(st.finish())
+    Ok(st)
 }
 
 impl<'a> State<'a> {
@@ -623,6 +653,8 @@ impl<'a> State<'a> {
             anchor_ids: HashMap::new(),
             doc_open: false,
             comment_buf: Vec::new(),
+            want: None,
+            found: None,
         };
         if src.starts_with('\u{feff}') {
             st.prev_end = 3;
@@ -1036,6 +1068,12 @@ impl State<'_> {
             self.prev_end
         };
         let node_start = frame.start.unwrap_or(node_end);
+        if self.found.is_none()
+            && let Some(want) = &self.want
+            && self.loc.get(..frame.r.loc_len) == Some(&want[..])
+        {
+            self.found = Some(node_start..node_end);
+        }
         if let Some(i) = frame.anchor {
             let col = col_of(self.src, node_start);
             let n = self.out.leaves.len();

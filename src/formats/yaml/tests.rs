@@ -524,3 +524,28 @@ fn leaves_know_locations_and_structure() {
         LeafKind::Structure(Shape::Null)
     ));
 }
+
+#[test]
+fn node_span_covers_a_collection_and_the_comments_inside_it() {
+    use crate::treepath::PathSeg::{Index, Key};
+    let src = "a:\n  # c\n  b: 1\n  l:\n    - x\n    - {y: 2}\n  # t\nz: 1\n";
+    let at = |loc: &[crate::treepath::PathSeg]| {
+        super::node_span(src, loc)
+            .unwrap()
+            .map(|s| src[s].to_string())
+    };
+    assert_eq!(
+        at(&[Key("a".into())]).as_deref(),
+        Some("# c\n  b: 1\n  l:\n    - x\n    - {y: 2}\n  # t")
+    );
+    assert_eq!(
+        at(&[Key("a".into()), Key("l".into())]).as_deref(),
+        Some("- x\n    - {y: 2}")
+    );
+    assert_eq!(
+        at(&[Key("a".into()), Key("l".into()), Index(1)]).as_deref(),
+        Some("{y: 2}")
+    );
+    assert_eq!(at(&[Key("z".into())]), None);
+    assert_eq!(at(&[Key("nope".into())]), None);
+}
