@@ -730,3 +730,43 @@ fn plain_files_fall_back_to_git_merge_file() {
     );
     assert_eq!(r.read("o.yaml"), "a: 2\nm: x\nz: 2\n");
 }
+
+/// The pre-commit framework's hook definition (.pre-commit-hooks.yaml):
+/// its fields are the ones the framework needs, and its `entry`, given
+/// the staged file names as pre-commit passes them, refuses a clear
+/// secrets file and accepts an encrypted one. (The framework itself
+/// would build shroud with `cargo install`, minutes of CI time, so the
+/// entry runs with the binary under test instead.)
+#[test]
+fn the_pre_commit_hook_definition_runs_the_check() {
+    let text =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(".pre-commit-hooks.yaml"))
+            .unwrap();
+    // A list of one hook, one `key: value` line per field (shroud reads
+    // only mappings at the root, so the lines are read by hand).
+    let field = |name: &str| -> Option<String> {
+        text.lines().find_map(|l| {
+            let l = l.strip_prefix("- ").or_else(|| l.strip_prefix("  "))?;
+            Some(l.strip_prefix(name)?.strip_prefix(": ")?.trim().to_string())
+        })
+    };
+    assert_eq!(field("id").as_deref(), Some("shroud-check"));
+    assert_eq!(field("language").as_deref(), Some("rust"));
+    assert_eq!(field("pass_filenames").as_deref(), Some("true"));
+    let entry = field("entry").unwrap();
+    let words = shlex::split(&entry).unwrap();
+    assert_eq!(words[0], "shroud", "the entry runs the installed binary");
+
+    let Some(r) = set_up() else { return };
+    fs::write(r.dir.join("new.enc.yaml"), "token: plain-token-9\n").unwrap();
+    let mut args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
+    args.extend(["secrets.enc.yaml", "new.enc.yaml"]);
+    let o = r.shroud(&args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("new.enc.yaml: not encrypted"), "{err}");
+    assert!(!err.contains("plain-token-9"));
+    r.shroud_ok(&["encrypt", "-i", "new.enc.yaml"]);
+    let o = r.shroud(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
