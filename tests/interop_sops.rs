@@ -450,14 +450,27 @@ fn shamir_key_groups_written_by_shroud_decrypt_with_sops() {
 #[test]
 fn big_files_that_shroud_streams_cross_both_ways() {
     let Some(t) = tools() else { return };
+    big_file_crosses_both_ways(&t, "yaml", &common::big_yaml(1200));
+}
+
+/// The same for JSON: sops reads shroud's streamed output (metadata
+/// spliced in before the root object's closing brace), and shroud streams
+/// the decryption of what sops writes (its own re-serialised layout).
+#[test]
+fn big_json_files_that_shroud_streams_cross_both_ways() {
+    let Some(t) = tools() else { return };
+    big_file_crosses_both_ways(&t, "json", &common::big_json(1200));
+}
+
+fn big_file_crosses_both_ways(t: &Tools, ext: &str, text: &str) {
     let home = tempfile::tempdir().unwrap();
     let home = home.path();
-    let plain = home.join("big.yaml");
-    fs::write(&plain, common::big_yaml(1200)).unwrap();
-    let data = sops_view_of_plaintext(&t, home, &plain);
+    let plain = home.join(format!("big.{ext}"));
+    fs::write(&plain, text).unwrap();
+    let data = sops_view_of_plaintext(t, home, &plain);
 
     // shroud -> sops.
-    let enc = home.join("shroud.enc.yaml");
+    let enc = home.join(format!("shroud.enc.{ext}"));
     let out = shroud(home)
         .args([
             "--verbose",
@@ -474,13 +487,13 @@ fn big_files_that_shroud_streams_cross_both_ways() {
     ok(out, "shroud encrypt of the big file");
     assert!(err.contains("encrypted in "), "did not stream: {err}");
     assert_eq!(
-        sops_decrypt_json(&t, home, &enc),
+        sops_decrypt_json(t, home, &enc),
         data,
         "sops reads other data"
     );
 
     // sops -> shroud.
-    let enc = home.join("sops.enc.yaml");
+    let enc = home.join(format!("sops.enc.{ext}"));
     let out = common::isolated(&t.sops, home)
         .args(["encrypt", "--age", &recipient("alice"), "--output"])
         .arg(&enc)
@@ -495,11 +508,11 @@ fn big_files_that_shroud_streams_cross_both_ways() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    let back = home.join("shroud-decrypted.yaml");
+    let back = home.join(format!("shroud-decrypted.{ext}"));
     fs::write(&back, ok(out, "shroud decrypt of sops's big file")).unwrap();
     assert!(err.contains("decrypted in "), "did not stream: {err}");
     assert_eq!(
-        sops_view_of_plaintext(&t, home, &back),
+        sops_view_of_plaintext(t, home, &back),
         data,
         "shroud reads other data"
     );

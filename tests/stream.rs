@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Output;
 
-use common::{big_yaml, identity_file, recipient, shroud};
+use common::{big_json, big_yaml, identity_file, recipient, shroud};
 
 fn run(home: &Path, args: &[&str], file: &Path) -> Output {
     shroud(home)
@@ -296,4 +296,170 @@ fn with_the_default_identity_a_big_file_streams_once_the_identity_exists() {
     fs::write(&enc, &o.stdout).unwrap();
     let o = shroud(home).arg("decrypt").arg(&enc).output().unwrap();
     assert_eq!(String::from_utf8_lossy(&o.stdout), src, "{}", stderr(&o));
+}
+
+#[test]
+fn a_big_json_file_streams_through_every_destination_and_comes_back_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let src = big_json(1500);
+    // Another parser agrees that the generated file is JSON.
+    let data: serde_json::Value = serde_json::from_str(&src).unwrap();
+    assert_eq!(data.as_object().unwrap().len(), 1500);
+    let plain = home.join("big.json");
+    fs::write(&plain, &src).unwrap();
+
+    // To standard output.
+    let o = encrypt(home, &plain);
+    assert_streamed(&o, "encrypted");
+    let text = String::from_utf8(o.stdout.clone()).unwrap();
+    assert!(text.contains("\"public_unencrypted\": \"visible-1499\"\n"));
+    assert!(!text.contains("p@ss"), "a secret was left in clear");
+    // The metadata closes the root object, as the whole-file path puts it.
+    assert!(
+        text.contains("\n  },\n  \"sops\": {\n"),
+        "{}",
+        &text[text.len() - 2000..]
+    );
+    assert!(text.ends_with("\n  }\n}\n"));
+    let enc = home.join("big.enc.json");
+    fs::write(&enc, &o.stdout).unwrap();
+    let o = run(home, &["decrypt"], &enc);
+    assert_streamed(&o, "decrypted");
+    assert_eq!(String::from_utf8(o.stdout).unwrap(), src);
+
+    // In place, both ways, keeping the file's mode.
+    fs::set_permissions(&plain, fs::Permissions::from_mode(0o640)).unwrap();
+    assert_streamed(
+        &run(
+            home,
+            &["encrypt", "-i", "--age", &recipient("alice")],
+            &plain,
+        ),
+        "encrypted",
+    );
+    assert_eq!(
+        fs::metadata(&plain).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
+    assert_streamed(&run(home, &["decrypt", "-i"], &plain), "decrypted");
+    assert_eq!(fs::read_to_string(&plain).unwrap(), src);
+
+    // To --output, from a file without a final line break.
+    let bare = src.trim_end();
+    fs::write(&plain, bare).unwrap();
+    let out = home.join("out.json");
+    let o = run(
+        home,
+        &[
+            "encrypt",
+            "--age",
+            &recipient("alice"),
+            "--output",
+            out.to_str().unwrap(),
+        ],
+        &plain,
+    );
+    assert_streamed(&o, "encrypted");
+    assert_eq!(
+        fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(fs::read_to_string(&out).unwrap().ends_with("\n  }\n}"));
+    let o = run(home, &["decrypt"], &out);
+    assert_streamed(&o, "decrypted");
+    assert_eq!(String::from_utf8(o.stdout).unwrap(), bare);
+}
+
+#[test]
+fn a_syntax_error_deep_in_a_big_json_file_is_reported_at_its_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let good = big_json(1500);
+    // A space inside a number, deep in the file: `"port": 22 24,`.
+    let port = "\"port\": 2224,";
+    let at = good.find(port).unwrap() + "\"port\": 22".len();
+    let mut src = good.clone();
+    src.insert(at, ' ');
+    // Where the parser stops: at the `2` after the space, counted by hand.
+    let line = src[..at].matches('\n').count() + 1;
+    let column = at + 1 - src[..at].rfind('\n').unwrap();
+    assert_eq!(column, "    \"port\": 22 ".len() + 1);
+    let plain = home.join("big.json");
+    fs::write(&plain, &src).unwrap();
+
+    let o = encrypt(home, &plain);
+    assert!(!o.status.success());
+    assert!(o.stdout.is_empty(), "something was written");
+    let want = format!("line {line}, column {column}:");
+    assert!(stderr(&o).contains(&want), "no {want:?} in: {}", stderr(&o));
+    let o = run(
+        home,
+        &["encrypt", "-i", "--age", &recipient("alice")],
+        &plain,
+    );
+    assert!(!o.status.success());
+    assert_eq!(
+        fs::read_to_string(&plain).unwrap(),
+        src,
+        "-i changed the file"
+    );
+}
+
+/// The string value (quotes included) of `field` in member `group` of
+/// encrypted JSON `enc`.
+fn json_value_of(enc: &str, group: &str, field: &str) -> std::ops::Range<usize> {
+    let g = enc.find(&format!("\n  \"{group}\": {{\n")).unwrap();
+    let key = format!("\n    \"{field}\": \"");
+    let at = g + enc[g..].find(&key).unwrap() + key.len() - 1;
+    at..at + 2 + enc[at + 1..].find('"').unwrap()
+}
+
+#[test]
+fn a_tampered_big_json_file_is_refused_with_the_whole_file_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let plain = home.join("big.json");
+    fs::write(&plain, big_json(1500)).unwrap();
+    let o = encrypt(home, &plain);
+    assert_streamed(&o, "encrypted");
+    let enc = String::from_utf8(o.stdout).unwrap();
+
+    // Two values swapped between far-apart pieces (25).
+    let (a, b) = (
+        json_value_of(&enc, "group_00001", "port"),
+        json_value_of(&enc, "group_01400", "port"),
+    );
+    assert!(enc[a.clone()].starts_with("\"ENC[") && enc[a.clone()].ends_with("]\""));
+    let mut swapped = enc.clone();
+    swapped.replace_range(b.clone(), &enc[a.clone()]);
+    swapped.replace_range(a, &enc[b]);
+    // A member removed with its comma: the SOPS MAC no longer matches (51).
+    let r = json_value_of(&enc, "group_00700", "ratio");
+    assert_eq!(&enc[r.end..r.end + 1], ",");
+    let mut removed = enc.clone();
+    removed.replace_range(r.start - "\n    \"ratio\": ".len()..r.end + 1, "");
+    // A clear value changed: the MAC covers it too (51).
+    let mut clear = enc.clone();
+    let r = json_value_of(&enc, "group_01200", "public_unencrypted");
+    clear.replace_range(r, "\"visible-changed\"");
+
+    for (what, text, code) in [
+        ("swapped", swapped, 25),
+        ("removed", removed, 51),
+        ("clear", clear, 51),
+    ] {
+        let f = home.join(format!("{what}.json"));
+        fs::write(&f, &text).unwrap();
+        let o = run(home, &["decrypt"], &f);
+        assert_eq!(o.status.code(), Some(code), "{what}: {}", stderr(&o));
+        assert!(o.stdout.is_empty(), "{what}: plaintext was written");
+        let o = run(home, &["decrypt", "-i"], &f);
+        assert_eq!(o.status.code(), Some(code), "{what}: {}", stderr(&o));
+        assert_eq!(
+            fs::read_to_string(&f).unwrap(),
+            text,
+            "{what}: -i changed the file"
+        );
+    }
 }

@@ -4,7 +4,10 @@
 
 use super::*;
 use crate::document::{Leaf, LeafKind};
+use crate::formats::json::segment as json_segment;
 use crate::formats::yaml::segment;
+
+mod json;
 
 fn corpus() -> Vec<(String, String)> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/corpus/helm");
@@ -60,7 +63,11 @@ fn settings() -> EncryptSettings {
 
 /// The whole-file encryption of `src`.
 fn encrypt_whole(src: &str, key: &DataKey) -> String {
-    let doc = Format::Yaml.parse(src).unwrap();
+    encrypt_whole_as(Format::Yaml, src, key)
+}
+
+fn encrypt_whole_as(format: Format, src: &str, key: &DataKey) -> String {
+    let doc = format.parse(src).unwrap();
     let out = engine::encrypt(
         doc.as_ref(),
         key,
@@ -75,7 +82,11 @@ fn encrypt_whole(src: &str, key: &DataKey) -> String {
 
 /// The whole-file decryption of `enc`, with `shroud_auth` required.
 fn decrypt_whole(enc: &str, key: &DataKey) -> String {
-    let doc = Format::Yaml.parse(enc).unwrap();
+    decrypt_whole_as(Format::Yaml, enc, key)
+}
+
+fn decrypt_whole_as(format: Format, enc: &str, key: &DataKey) -> String {
+    let doc = format.parse(enc).unwrap();
     let meta = engine::metadata(doc.as_ref()).unwrap();
     let options = DecryptOptions {
         ignore_mac: false,
@@ -86,9 +97,18 @@ fn decrypt_whole(enc: &str, key: &DataKey) -> String {
 }
 
 fn encrypt_stream(src: &str, pieces: &[Range<usize>], key: &DataKey) -> Result<String, Error> {
+    encrypt_stream_as(Format::Yaml, src, pieces, key)
+}
+
+fn encrypt_stream_as(
+    format: Format,
+    src: &str,
+    pieces: &[Range<usize>],
+    key: &DataKey,
+) -> Result<String, Error> {
     let mut out = Vec::new();
     encrypt(
-        Format::Yaml,
+        format,
         src,
         pieces,
         key,
@@ -102,8 +122,21 @@ fn encrypt_stream(src: &str, pieces: &[Range<usize>], key: &DataKey) -> Result<S
 }
 
 fn decrypt_stream(enc: &str, key: &DataKey, options: DecryptOptions) -> Result<String, Error> {
-    let pieces = segment::pieces(enc, 1, Some("sops")).ok_or_else(|| declined("not cut"))?;
-    let d = Decrypting::with_pieces(Format::Yaml, enc, pieces)?;
+    decrypt_stream_as(Format::Yaml, enc, key, options)
+}
+
+fn decrypt_stream_as(
+    format: Format,
+    enc: &str,
+    key: &DataKey,
+    options: DecryptOptions,
+) -> Result<String, Error> {
+    let pieces = match format {
+        Format::Json => json_segment::pieces(enc, 1, Some("sops")),
+        _ => segment::pieces(enc, 1, Some("sops")),
+    }
+    .ok_or_else(|| declined("not cut"))?;
+    let d = Decrypting::with_pieces(format, enc, pieces)?;
     let (texts, _) = d.decrypt(key, options)?;
     Ok(String::from_utf8(texts.iter().flat_map(|t| t.iter().copied()).collect()).unwrap())
 }

@@ -133,3 +133,27 @@ pub fn big_yaml(groups: usize) -> String {
     }
     s
 }
+
+/// A JSON file of `groups` root members (about 480 bytes each), big
+/// enough for shroud to stream it (src/stream) from about 550 groups:
+/// nested objects and arrays, every scalar type, strings holding
+/// brackets, quotes, commas and escapes (spelled the way a decryption
+/// writes them back), empty and null values, and keys the default rule
+/// leaves clear. Two-space indentation, a final line break.
+pub fn big_json(groups: usize) -> String {
+    let mut members = Vec::with_capacity(groups);
+    for i in 0..groups {
+        members.push(format!(
+            "  \"group_{i:05}\": {{\n    \"name\": \"service-{i}.example.com\",\n    \
+             \"password\": \"p@ss {i} \\\"q\\\" }}, {{ \\\\\",\n    \"token\": \"t\\t{i}\\n\",\n    \
+             \"port\": {port},\n    \"ratio\": {i}.5,\n    \"enabled\": {on},\n    \
+             \"empty\": \"\",\n    \"none\": null,\n    \"list\": [],\n    \
+             \"hosts\": [\"h{i}.example.com\", [\"a\", {i}, true]],\n    \
+             \"deep\": {{\"x\": {{\"y\": \"}}{{\", \"z\": -{i}e-3}}}},\n    \
+             \"public_unencrypted\": \"visible-{i}\"\n  }}",
+            port = 1024 + i,
+            on = i % 2 == 0,
+        ));
+    }
+    format!("{{\n{}\n}}\n", members.join(",\n"))
+}

@@ -14,8 +14,11 @@
 //! included, so a top-level value has depth 1.
 
 mod parse;
+pub mod segment;
 #[cfg(test)]
 mod tests;
+
+pub use parse::Piece;
 
 use crate::document::{
     Decrypted, Document, Leaf, LeafKind, MetaNode, Plan, Rendered, Replacement, Span, Value,
@@ -32,17 +35,33 @@ pub struct JsonDocument<'a> {
     metadata: Option<MetaNode>,
     sops: Option<SopsMember>,
     layout: Layout,
+    /// The whitespace after the root `{` (in the piece that opens the
+    /// object, or given by [`Piece::pad`]).
+    pad: &'a str,
 }
 
 impl<'a> JsonDocument<'a> {
     pub fn parse(src: &'a str) -> Result<JsonDocument<'a>, FormatError> {
-        let p = Parser::new(src).parse()?;
+        Self::parse_piece(src, Piece::WHOLE)
+    }
+
+    /// Parse a piece of a big file cut by [`segment::pieces`]: its leaves,
+    /// spans (relative to `src`) and rendering are those of the same bytes
+    /// in the whole file.
+    pub fn parse_piece(src: &'a str, piece: Piece<'a>) -> Result<JsonDocument<'a>, FormatError> {
+        let p = Parser::new(src).parse_as(piece)?;
+        let pad = if piece.opens {
+            &src[p.layout.pad.clone()]
+        } else {
+            piece.pad
+        };
         Ok(JsonDocument {
             src,
             leaves: p.leaves,
             metadata: p.metadata,
             sops: p.sops,
             layout: p.layout,
+            pad,
         })
     }
 
@@ -54,7 +73,7 @@ impl<'a> JsonDocument<'a> {
     ) -> Result<Option<Span>, FormatError> {
         let mut p = Parser::new(src);
         p.want = Some(loc.to_vec());
-        Ok(p.parse()?.found)
+        Ok(p.parse_as(Piece::WHOLE)?.found)
     }
 
     /// The bytes to delete to remove the `"sops"` member so that the
@@ -141,8 +160,11 @@ impl<'a> JsonDocument<'a> {
                 colon,
             },
             None => {
-                let pad = &self.src[l.pad.clone()];
-                let pad = if pad.contains('\n') { "" } else { pad };
+                let pad = if self.pad.contains('\n') {
+                    ""
+                } else {
+                    self.pad
+                };
                 // `{"a": 1}` has no separator to learn from; follow the
                 // spacing after the colon.
                 let sep = if !l.sep_after_comma && sep.is_empty() && colon.len() > 1 {

@@ -55,6 +55,30 @@ pub(super) struct Parsed {
     pub found: Option<Span>,
 }
 
+/// Which part of the root object a text holds: the whole document, or a
+/// piece of it cut by [`super::segment`] right after a member value. The
+/// piece that opens the object starts the file; every other piece starts
+/// with the comma before its first member; only the last one closes it.
+#[derive(Clone, Copy, Debug)]
+pub struct Piece<'p> {
+    pub opens: bool,
+    pub closes: bool,
+    /// Whether the file's first line break is CRLF, and the whitespace
+    /// right after the root `{`: layout facts of the whole file that the
+    /// metadata is written with, which a piece may not hold.
+    pub crlf: bool,
+    pub pad: &'p str,
+}
+
+impl Piece<'_> {
+    pub const WHOLE: Piece<'static> = Piece {
+        opens: true,
+        closes: true,
+        crlf: false,
+        pad: "",
+    };
+}
+
 pub(super) struct Parser<'a> {
     src: &'a str,
     b: &'a [u8],
@@ -583,113 +607,158 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// Parse the whole document.
-    pub fn parse(mut self) -> Result<Parsed, FormatError> {
-        // A UTF-8 byte order mark is accepted and kept (it is outside every
-        // span, so rendering copies it).
-        if self.src.starts_with('\u{FEFF}') {
-            self.pos = '\u{FEFF}'.len_utf8();
-        }
-        self.skip_ws();
-        if self.pos == self.b.len() {
-            return Err(FormatError::Empty);
-        }
-        if self.peek() != Some(b'{') {
-            return Err(FormatError::Unsupported {
-                location: Location::of(self.src, self.pos),
-                message: "the top level of a JSON document must be an object".into(),
-                code: exit::COULD_NOT_READ_INPUT,
-            });
-        }
-        let mut layout = Layout {
-            open: self.pos,
-            crlf: self
-                .src
-                .find('\n')
-                .is_some_and(|i| i > 0 && self.b[i - 1] == b'\r'),
-            ..Layout::default()
-        };
-        self.pos += 1;
-        layout.pad = self.ws();
-        let mut metadata = None;
+    /// Parse a run of members of the root object ([`Piece`]); the whole
+    /// document is the piece that both opens and closes it
+    /// ([`Piece::WHOLE`]).
+    pub fn parse_as(mut self, piece: Piece<'_>) -> Result<Parsed, FormatError> {
+        let mut layout = Layout::default();
         let mut sops: Option<SopsMember> = None;
+        let mut metadata = None;
+        // State as after a member value: where it ended, the whitespace
+        // before the next key and whether a comma came before it.
         let mut prev_end: Option<usize> = None;
-        let mut sep = layout.pad.clone();
+        let mut sep = 0..0;
         let mut after_comma = false;
-        if self.peek() == Some(b'}') {
+        if piece.opens {
+            // A UTF-8 byte order mark is accepted and kept (it is outside
+            // every span, so rendering copies it).
+            if self.src.starts_with('\u{FEFF}') {
+                self.pos = '\u{FEFF}'.len_utf8();
+            }
+            self.skip_ws();
+            if self.pos == self.b.len() {
+                return Err(FormatError::Empty);
+            }
+            if self.peek() != Some(b'{') {
+                return Err(FormatError::Unsupported {
+                    location: Location::of(self.src, self.pos),
+                    message: "the top level of a JSON document must be an object".into(),
+                    code: exit::COULD_NOT_READ_INPUT,
+                });
+            }
+            layout.open = self.pos;
+            // A piece that opens and closes the object is the whole file.
+            layout.crlf = if piece.closes {
+                self.src
+                    .find('\n')
+                    .is_some_and(|i| i > 0 && self.b[i - 1] == b'\r')
+            } else {
+                piece.crlf
+            };
             self.pos += 1;
+            layout.pad = self.ws();
+            sep = layout.pad.clone();
+            if self.peek() == Some(b'}') {
+                if !piece.closes {
+                    return Err(self.err(self.pos, "a piece closes the root object early"));
+                }
+                self.pos += 1;
+                return self.end_of_document(metadata, sops, layout);
+            }
         } else {
-            loop {
-                let key_start = self.pos;
-                if let Some(s) = sops.as_mut().filter(|s| s.next_key_start.is_none()) {
-                    s.next_key_start = Some(key_start);
-                }
-                if self.peek() != Some(b'"') {
-                    return Err(self.err(self.pos, "expected a string key"));
-                }
-                let key = self.string()?;
-                let key_end = self.pos;
-                self.expect_colon()?;
-                let colon = key_end..self.pos;
-                if key == "sops" {
-                    if sops.is_some() {
-                        return Err(FormatError::Unsupported {
-                            location: Location::of(self.src, key_start),
-                            message: "the document has more than one top-level \"sops\" key".into(),
-                            code: exit::GENERIC,
-                        });
-                    }
-                    metadata = Some(self.meta_value(0)?);
-                    sops = Some(SopsMember {
-                        key_start,
-                        value_end: self.pos,
-                        prev_end,
-                        next_key_start: None,
+            // A later piece starts right after a member value of the piece
+            // before it, so the comma before its first member is its own.
+            layout.crlf = piece.crlf;
+            prev_end = Some(0);
+            self.skip_ws();
+            if self.peek() != Some(b',') {
+                return Err(self.err(self.pos, "a piece does not start between members"));
+            }
+            self.pos += 1;
+            sep = self.ws();
+            after_comma = true;
+        }
+        loop {
+            let key_start = self.pos;
+            if let Some(s) = sops.as_mut().filter(|s| s.next_key_start.is_none()) {
+                s.next_key_start = Some(key_start);
+            }
+            if self.peek() != Some(b'"') {
+                return Err(self.err(self.pos, "expected a string key"));
+            }
+            let key = self.string()?;
+            let key_end = self.pos;
+            self.expect_colon()?;
+            let colon = key_end..self.pos;
+            if key == "sops" {
+                if sops.is_some() {
+                    return Err(FormatError::Unsupported {
+                        location: Location::of(self.src, key_start),
+                        message: "the document has more than one top-level \"sops\" key".into(),
+                        code: exit::GENERIC,
                     });
-                } else {
-                    self.loc.push(PathSeg::Key(key.to_string()));
-                    self.path.push(key);
-                    self.data_value()?;
-                    self.path.pop();
-                    self.loc.pop();
-                    layout.last_data_end = Some(self.pos);
-                    layout.sep = sep.clone();
-                    layout.sep_after_comma = after_comma;
-                    layout.colon = colon;
                 }
-                prev_end = Some(self.pos);
-                self.skip_ws();
-                match self.peek() {
-                    Some(b',') => {
-                        let comma = self.pos;
-                        self.pos += 1;
-                        sep = self.ws();
-                        after_comma = true;
-                        if self.peek() == Some(b'}') {
-                            return Err(self.err(comma, "trailing comma in an object"));
-                        }
+                metadata = Some(self.meta_value(0)?);
+                sops = Some(SopsMember {
+                    key_start,
+                    value_end: self.pos,
+                    prev_end,
+                    next_key_start: None,
+                });
+            } else {
+                self.loc.push(PathSeg::Key(key.to_string()));
+                self.path.push(key);
+                self.data_value()?;
+                self.path.pop();
+                self.loc.pop();
+                layout.last_data_end = Some(self.pos);
+                layout.sep = sep.clone();
+                layout.sep_after_comma = after_comma;
+                layout.colon = colon;
+            }
+            prev_end = Some(self.pos);
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => {
+                    let comma = self.pos;
+                    self.pos += 1;
+                    sep = self.ws();
+                    after_comma = true;
+                    if self.peek() == Some(b'}') {
+                        return Err(self.err(comma, "trailing comma in an object"));
                     }
-                    Some(b'}') => {
-                        self.pos += 1;
-                        break;
-                    }
-                    None => {
-                        return Err(
-                            self.err(self.pos, "unexpected end of input: expected ',' or '}'")
-                        );
-                    }
-                    Some(_) => {
-                        return Err(
-                            self.err(self.pos, "expected ',' or '}' after an object member")
-                        );
-                    }
+                }
+                Some(b'}') if piece.closes => {
+                    self.pos += 1;
+                    break;
+                }
+                Some(b'}') => {
+                    return Err(self.err(self.pos, "a piece closes the root object early"));
+                }
+                // A piece that leaves the root object open ends after a
+                // member value.
+                None if !piece.closes => return self.finish(metadata, sops, layout),
+                None => {
+                    return Err(self.err(self.pos, "unexpected end of input: expected ',' or '}'"));
+                }
+                Some(_) => {
+                    return Err(self.err(self.pos, "expected ',' or '}' after an object member"));
                 }
             }
         }
+        self.end_of_document(metadata, sops, layout)
+    }
+
+    /// After the root object's `}`: only whitespace may follow.
+    fn end_of_document(
+        mut self,
+        metadata: Option<MetaNode>,
+        sops: Option<SopsMember>,
+        layout: Layout,
+    ) -> Result<Parsed, FormatError> {
         self.skip_ws();
         if self.pos != self.b.len() {
             return Err(self.err(self.pos, "trailing data after the document"));
         }
+        self.finish(metadata, sops, layout)
+    }
+
+    fn finish(
+        self,
+        metadata: Option<MetaNode>,
+        sops: Option<SopsMember>,
+        layout: Layout,
+    ) -> Result<Parsed, FormatError> {
         Ok(Parsed {
             leaves: self.leaves,
             metadata,
