@@ -147,19 +147,21 @@ fn decrypt_3mb(bencher: divan::Bencher, format: Format) {
         .bench(|| decrypt(format, &encrypted, &key));
 }
 
-/// YAML a piece at a time on every core (`shroud::stream`), the path the
-/// `shroud encrypt`/`decrypt` commands take for files this big.
-#[divan::bench(sample_count = 10)]
-fn stream_encrypt_3mb_yaml(bencher: divan::Bencher) {
-    let text = yaml_input();
+/// YAML and JSON a piece at a time on every core (`shroud::stream`), the
+/// path the `shroud encrypt`/`decrypt` commands take for files this big.
+const STREAMED: [Format; 2] = [Format::Yaml, Format::Json];
+
+#[divan::bench(args = STREAMED, sample_count = 10)]
+fn stream_encrypt_3mb(bencher: divan::Bencher, format: Format) {
+    let text = input(format);
     let key = DataKey::generate();
-    let pieces = shroud::stream::encrypt_pieces(Format::Yaml, &text).expect("the input streams");
+    let pieces = shroud::stream::encrypt_pieces(format, &text).expect("the input streams");
     bencher
         .counter(divan::counter::BytesCount::new(text.len()))
         .bench(|| {
             let mut out = Vec::new();
             shroud::stream::encrypt(
-                Format::Yaml,
+                format,
                 &text,
                 &pieces,
                 &key,
@@ -174,14 +176,14 @@ fn stream_encrypt_3mb_yaml(bencher: divan::Bencher) {
         });
 }
 
-#[divan::bench(sample_count = 10)]
-fn stream_decrypt_3mb_yaml(bencher: divan::Bencher) {
+#[divan::bench(args = STREAMED, sample_count = 10)]
+fn stream_decrypt_3mb(bencher: divan::Bencher, format: Format) {
     let key = DataKey::generate();
-    let encrypted = encrypt(Format::Yaml, &yaml_input(), &key);
+    let encrypted = encrypt(format, &input(format), &key);
     bencher
         .counter(divan::counter::BytesCount::new(encrypted.len()))
         .bench(|| {
-            let d = shroud::stream::Decrypting::new(Format::Yaml, &encrypted)
+            let d = shroud::stream::Decrypting::new(format, &encrypted)
                 .expect("the input streams")
                 .unwrap();
             let (texts, _) = d.decrypt(&key, DecryptOptions::default()).unwrap();
