@@ -198,7 +198,10 @@ impl Identities {
         let mut all = self.errors.clone();
         for file in &self.protected {
             if let Unlock::Failed(why) = file.state() {
-                all.push(format!("{}: {why}", file.label()));
+                all.push(format!(
+                    "{}: passphrase-protected identity file not opened: {why}",
+                    file.label()
+                ));
             }
         }
         all

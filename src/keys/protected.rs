@@ -120,8 +120,8 @@ impl ProtectedFile {
             .interaction
             .request_passphrase(&prompt)
             .ok_or_else(|| {
-                "passphrase-protected, and there is no terminal to ask for its passphrase \
-                 (shroud, like sops, reads it from the terminal only)"
+                "no terminal to ask for its passphrase on (shroud, like sops, reads it \
+                 from the terminal only)"
                     .to_string()
             })?;
         let mut identity = age::scrypt::Identity::new(passphrase);

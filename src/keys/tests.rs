@@ -745,7 +745,10 @@ fn wrong_passphrase_names_the_file_and_is_asked_once() {
     assert_eq!(err.exit_code(), 128);
     let msg = err.to_string();
     assert!(
-        msg.contains(&format!("{}: wrong passphrase", path.display())),
+        msg.contains(&format!(
+            "{}: passphrase-protected identity file not opened: wrong passphrase",
+            path.display()
+        )),
         "{msg}"
     );
     assert!(!msg.contains("wrong-guess") && !msg.contains("right one"));
@@ -776,7 +779,7 @@ fn protected_file_without_a_terminal_is_a_clear_no_key_error() {
     let msg = err.to_string();
     assert!(
         msg.contains(&format!(
-            "{}: passphrase-protected, and there is no terminal",
+            "{}: passphrase-protected identity file not opened: no terminal to ask",
             path.display()
         )),
         "{msg}"
