@@ -116,6 +116,9 @@ impl ProtectedFile {
             );
         }
         let prompt = format!("Enter passphrase for identity file {}:", inner.label);
+        if !inner.interaction.can_ask() {
+            return Err("this command does not ask for passphrases".to_string());
+        }
         let passphrase = inner
             .interaction
             .request_passphrase(&prompt)

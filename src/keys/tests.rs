@@ -772,9 +772,10 @@ fn protected_file_without_a_terminal_is_a_clear_no_key_error() {
         &[("SOPS_AGE_KEY_FILE", path.display().to_string())],
         dir.path(),
     );
-    let ids = Identities::load_from(&env);
+    // The CLI's terminal prompt declines when there is no terminal.
+    let ids = Identities::load_with(&env, Interaction::new(std::sync::Arc::new(Declining)));
     let enc = wrap(&key(), &Recipient::parse(&recipient).unwrap()).unwrap();
-    let err = unwrap_any(&[(recipient, enc)], &ids).unwrap_err();
+    let err = unwrap_any(&[(recipient.clone(), enc.clone())], &ids).unwrap_err();
     assert_eq!(err.exit_code(), 128);
     let msg = err.to_string();
     assert!(
@@ -784,6 +785,32 @@ fn protected_file_without_a_terminal_is_a_clear_no_key_error() {
         )),
         "{msg}"
     );
+
+    // Commands that never prompt (the git drivers) say so instead.
+    let ids = Identities::load_from(&env);
+    let msg = unwrap_any(&[(recipient, enc)], &ids)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("not opened: this command does not ask for passphrases"),
+        "{msg}"
+    );
+}
+
+/// A prompt that declines everything, as the CLI's does without a terminal.
+struct Declining;
+
+impl Prompt for Declining {
+    fn message(&self, _: &str) {}
+    fn confirm(&self, _: &str, _: &str, _: Option<&str>) -> Option<bool> {
+        None
+    }
+    fn public_string(&self, _: &str) -> Option<String> {
+        None
+    }
+    fn passphrase(&self, _: &str) -> Option<age::secrecy::SecretString> {
+        None
+    }
 }
 
 #[test]
