@@ -6,62 +6,10 @@ mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::tmux::Tmux;
 use common::{identity_file, recipient, require_tool, shroud};
-
-/// A tmux server of our own (its socket in the test's folder), killed when
-/// the test ends however it ends.
-struct Tmux {
-    bin: PathBuf,
-    socket: PathBuf,
-}
-
-impl Tmux {
-    fn cmd(&self) -> Command {
-        let mut c = Command::new(&self.bin);
-        c.arg("-S").arg(&self.socket).env("TERM", "xterm");
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> String {
-        let o = self.cmd().args(args).output().unwrap();
-        assert!(
-            o.status.success(),
-            "tmux {args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    }
-
-    fn screen(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", "edit"])
-    }
-
-    /// Wait until the pane shows `text`; a generous limit keeps a broken
-    /// build from hanging the suite.
-    fn wait_for_screen(&self, text: &str) {
-        let start = Instant::now();
-        loop {
-            let screen = self.screen();
-            if screen.contains(text) {
-                return;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "the pane never showed {text:?}; it shows:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd().arg("kill-server").output();
-    }
-}
 
 fn shell_quote(p: &Path) -> String {
     shlex::try_quote(p.to_str().unwrap()).unwrap().into_owned()
@@ -104,6 +52,7 @@ impl Session {
         let tmux = Tmux {
             bin: tmux,
             socket: dir.path().join("tmux.sock"),
+            session: "edit",
         };
         // vi without any user or system vimrc (-u NONE) or viminfo, so the
         // keys below mean the same everywhere.
@@ -119,17 +68,7 @@ impl Session {
             file = shell_quote(&file),
             rc = shell_quote(&rc),
         );
-        tmux.run(&[
-            "new-session",
-            "-d",
-            "-s",
-            "edit",
-            "-x",
-            "100",
-            "-y",
-            "30",
-            &command,
-        ]);
+        tmux.start(&command);
         Some(Session {
             dir,
             runtime,

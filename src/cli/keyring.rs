@@ -5,7 +5,7 @@ use anyhow::Result;
 
 use super::{ui, warn};
 use shroud::crypto::DataKey;
-use shroud::keys::{self, EnvSource, Identities, Recipient};
+use shroud::keys::{self, EnvSource, Identities, Interaction, Recipient, SourceStatus};
 use shroud::metadata::{KeyGroup, Metadata};
 
 /// Where the recipients of a new file come from, in sops's precedence.
@@ -88,9 +88,12 @@ pub fn data_key(meta: &Metadata) -> Result<DataKey> {
 }
 
 /// Every identity source sops reads, loaded once (commands over many files
-/// share them, so a key command runs once, not per file).
+/// share them, so a key command runs once, not per file). Passphrases
+/// (passphrase-protected identity files, encrypted SSH keys) are asked on
+/// the terminal, and only when needed.
 pub fn identities() -> Identities {
-    let identities = Identities::load();
+    let prompt = std::sync::Arc::new(super::tty::TerminalPrompt);
+    let identities = Identities::load_with(&EnvSource::process(), Interaction::new(prompt));
     for w in identities.warnings() {
         warn(w);
     }
@@ -104,7 +107,16 @@ pub fn identities() -> Identities {
 
 /// The data key of a file from already loaded identities.
 pub fn data_key_with(meta: &Metadata, identities: &Identities) -> Result<DataKey> {
-    let key = keys::data_key(meta, identities)?;
+    let key = keys::data_key(meta, identities);
+    if ui::is_verbose() {
+        // Whether each passphrase-protected file was needed and opened.
+        for source in identities.sources() {
+            if matches!(source.status, SourceStatus::Protected(_)) {
+                ui::verbose(&format!("identities: {source}"));
+            }
+        }
+    }
+    let key = key?;
     if ui::is_verbose() {
         report_opener(meta, identities);
     }
@@ -119,7 +131,7 @@ fn report_opener(meta: &Metadata, identities: &Identities) {
         let opener = group
             .age
             .iter()
-            .find(|k| keys::unwrap(&k.enc, identities).is_ok());
+            .find(|k| keys::unwrap_without_prompt(&k.enc, identities).is_ok());
         let where_ = if meta.key_groups.len() > 1 {
             format!(" (key group {})", g + 1)
         } else {

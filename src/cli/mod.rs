@@ -18,6 +18,7 @@ mod keys_cmd;
 mod reopen;
 mod set;
 mod status;
+mod tty;
 pub mod ui;
 mod unset;
 

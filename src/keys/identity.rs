@@ -16,10 +16,11 @@ use zeroize::Zeroizing;
 use super::default_key::default_key_file;
 use super::env::EnvSource;
 use super::interaction::Interaction;
+use super::protected::{ProtectedFile, Unlock, is_protected};
 use super::ssh_lazy::LazySshIdentity;
 
 /// A loaded identity the age crate can use directly.
-type AgeIdentity = Box<dyn age::Identity + Send + Sync>;
+pub(crate) type AgeIdentity = Box<dyn age::Identity + Send + Sync>;
 
 /// What happened when one source was examined. Reported in `NoKey` errors so
 /// a user can see where shroud looked.
@@ -34,6 +35,9 @@ pub enum SourceStatus {
     /// An environment variable that is not set: listed so a "no key" report
     /// shows every place shroud would have looked.
     NotSet,
+    /// A passphrase-protected identity file, opened only when needed; its
+    /// current state (not asked, opened, failed) is shown.
+    Protected(ProtectedFile),
 }
 
 /// One place shroud looked for identities.
@@ -46,9 +50,18 @@ pub struct SourceReport {
 
 impl fmt::Display for SourceReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.status {
+        match &self.status {
             SourceStatus::Loaded(1) => write!(f, "{}: 1 identity", self.name),
             SourceStatus::Loaded(n) => write!(f, "{}: {n} identities", self.name),
+            SourceStatus::Protected(file) => {
+                write!(f, "{}: passphrase-protected, ", self.name)?;
+                match file.state() {
+                    Unlock::NotAsked => write!(f, "not opened (not needed so far)"),
+                    Unlock::Opened(1) => write!(f, "opened: 1 identity"),
+                    Unlock::Opened(n) => write!(f, "opened: {n} identities"),
+                    Unlock::Failed(why) => write!(f, "not opened: {why}"),
+                }
+            }
             SourceStatus::NotFound => write!(f, "{}: not found", self.name),
             SourceStatus::Failed => write!(f, "{}: unusable", self.name),
             SourceStatus::NotSet => write!(f, "{}: not set", self.name),
@@ -63,6 +76,9 @@ pub struct Identities {
     /// Plugin identities. They are turned into plugin connections only when
     /// unwrapping, so a missing plugin binary only matters if it is needed.
     pub(crate) plugins: Vec<age::plugin::Identity>,
+    /// Passphrase-protected identity files: tried only after the others
+    /// failed, so their passphrase is asked only when it is needed.
+    pub(crate) protected: Vec<ProtectedFile>,
     pub(crate) interaction: Interaction,
     sources: Vec<SourceReport>,
     errors: Vec<String>,
@@ -118,8 +134,8 @@ impl Identities {
         }
         if let Some(cmd) = env.var("SOPS_AGE_KEY_CMD") {
             let name = "SOPS_AGE_KEY_CMD".to_string();
-            match run_command(&cmd).and_then(into_text) {
-                Ok(text) => ids.add_identity_text(name, &text),
+            match run_command(&cmd) {
+                Ok(out) => ids.add_identity_bytes(name, "SOPS_AGE_KEY_CMD".to_string(), out),
                 Err(e) => ids.fail(name, e),
             }
         } else {
@@ -136,6 +152,7 @@ impl Identities {
         Identities {
             native: Vec::new(),
             plugins: Vec::new(),
+            protected: Vec::new(),
             interaction,
             sources: Vec::new(),
             errors: Vec::new(),
@@ -152,13 +169,21 @@ impl Identities {
         ids
     }
 
-    /// Total number of usable identities.
+    /// Total number of usable identities, not counting passphrase-protected
+    /// files (see [`Identities::protected_files`]).
     pub fn len(&self) -> usize {
         self.native.len() + self.plugins.len()
     }
 
+    /// Passphrase-protected identity files, whose identities are only known
+    /// once opened.
+    pub fn protected_files(&self) -> &[ProtectedFile] {
+        &self.protected
+    }
+
+    /// No identity at all, not even a passphrase-protected file.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.len() == 0 && self.protected.is_empty()
     }
 
     /// Every source examined, in order.
@@ -166,10 +191,20 @@ impl Identities {
         &self.sources
     }
 
-    /// Problems met while loading (never containing key material). Meant
-    /// to be shown only when decryption fails.
-    pub fn errors(&self) -> &[String] {
-        &self.errors
+    /// Problems met while loading (never containing key material), and
+    /// passphrase-protected files that could not be opened. Meant to be
+    /// shown only when decryption fails.
+    pub fn errors(&self) -> Vec<String> {
+        let mut all = self.errors.clone();
+        for file in &self.protected {
+            if let Unlock::Failed(why) = file.state() {
+                all.push(format!(
+                    "{}: passphrase-protected identity file not opened: {why}",
+                    file.label()
+                ));
+            }
+        }
+        all
     }
 
     /// Things worth telling the user even on success, such as key files
@@ -279,53 +314,90 @@ impl Identities {
 
     fn load_identity_file(&mut self, name: &str, path: &Path, required: bool) {
         if let Some((name, bytes)) = self.read_secret_file(name, path, required) {
-            match into_text(bytes) {
-                Ok(text) => self.add_identity_text(name, &text),
-                Err(e) => self.fail(name, e),
-            }
+            self.add_identity_bytes(name, path.display().to_string(), bytes);
         }
+    }
+
+    /// Identity-source content that may be a binary (not UTF-8) encrypted
+    /// age file. `label` names the file in the passphrase prompt.
+    fn add_identity_bytes(&mut self, name: String, label: String, bytes: Zeroizing<Vec<u8>>) {
+        if is_protected(&bytes) {
+            self.add_protected(name, label, bytes);
+            return;
+        }
+        match into_text(bytes) {
+            Ok(text) => self.add_identity_text(name, &text),
+            Err(e) => self.fail(name, e),
+        }
+    }
+
+    fn add_protected(&mut self, name: String, label: String, bytes: Zeroizing<Vec<u8>>) {
+        let file = ProtectedFile::new(bytes, label, self.interaction.clone());
+        self.protected.push(file.clone());
+        self.sources.push(SourceReport {
+            name,
+            status: SourceStatus::Protected(file),
+        });
     }
 
     /// Parse age identity-file text: one identity per line, blank and `#`
     /// lines ignored. Several whitespace-separated identities on one line
     /// are accepted everywhere (sops 3.13 accepts them in `SOPS_AGE_KEY`;
     /// being lenient in files too rejects nothing sops accepts).
+    ///
+    /// Text that is an encrypted age file (sops's test: it starts with
+    /// `age-encryption` or `-----BEGIN AGE`) is a passphrase-protected
+    /// identity file, opened only when needed.
     fn add_identity_text(&mut self, name: String, text: &str) {
-        let trimmed = text.trim_start();
-        if trimmed.starts_with("age-encryption.org/") || trimmed.starts_with("-----BEGIN AGE") {
-            self.fail(
-                name,
-                "passphrase-protected identity files are not supported yet".to_string(),
-            );
+        if is_protected(text.as_bytes()) {
+            let bytes = Zeroizing::new(text.as_bytes().to_vec());
+            let label = name.clone();
+            self.add_protected(name, label, bytes);
             return;
         }
-        let before = self.len();
-        let mut problems = Vec::new();
-        for (n, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            for token in line.split_whitespace() {
-                if let Err(why) = self.add_identity_token(token) {
-                    // Line numbers only: the token itself may be a key.
-                    problems.push(format!("line {}: {why}", n + 1));
-                }
-            }
-        }
-        let loaded = self.len() - before;
-        for p in &problems {
+        let parsed = ParsedIdentities::parse(text);
+        let loaded = parsed.native.len() + parsed.plugins.len();
+        self.native.extend(parsed.native);
+        self.plugins.extend(parsed.plugins);
+        for p in &parsed.problems {
             self.errors.push(format!("{name}: {p}"));
         }
-        let status = if loaded == 0 && !problems.is_empty() {
+        let status = if loaded == 0 && !parsed.problems.is_empty() {
             SourceStatus::Failed
         } else {
             SourceStatus::Loaded(loaded)
         };
         self.sources.push(SourceReport { name, status });
     }
+}
 
-    fn add_identity_token(&mut self, token: &str) -> Result<(), &'static str> {
+/// The identities of one identity-file text, and its problems (by line
+/// number only: a bad token may still be a key).
+#[derive(Default)]
+pub(crate) struct ParsedIdentities {
+    pub(crate) native: Vec<AgeIdentity>,
+    pub(crate) plugins: Vec<age::plugin::Identity>,
+    pub(crate) problems: Vec<String>,
+}
+
+impl ParsedIdentities {
+    pub(crate) fn parse(text: &str) -> ParsedIdentities {
+        let mut parsed = ParsedIdentities::default();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            for token in line.split_whitespace() {
+                if let Err(why) = parsed.add_token(token) {
+                    parsed.problems.push(format!("line {}: {why}", n + 1));
+                }
+            }
+        }
+        parsed
+    }
+
+    fn add_token(&mut self, token: &str) -> Result<(), &'static str> {
         if token.starts_with("AGE-SECRET-KEY-PQ-") {
             Err("hybrid post-quantum identities are not supported yet")
         } else if token.starts_with("AGE-SECRET-KEY-1") {
@@ -352,13 +424,14 @@ impl fmt::Debug for Identities {
         f.debug_struct("Identities")
             .field("native", &self.native.len())
             .field("plugins", &self.plugins.len())
+            .field("protected", &self.protected)
             .field("sources", &self.sources)
             .field("errors", &self.errors)
             .finish_non_exhaustive()
     }
 }
 
-fn into_text(bytes: Zeroizing<Vec<u8>>) -> Result<Zeroizing<String>, String> {
+pub(crate) fn into_text(bytes: Zeroizing<Vec<u8>>) -> Result<Zeroizing<String>, String> {
     // Move the buffer out of its wrapper without copying so the zeroizing
     // wrapper can be put back around the String.
     let mut bytes = bytes;

@@ -37,6 +37,11 @@ impl Interaction {
     pub fn new(prompt: Arc<dyn Prompt>) -> Interaction {
         Interaction(Some(prompt))
     }
+
+    /// Whether anything can be asked at all (a prompt may still decline).
+    pub(crate) fn can_ask(&self) -> bool {
+        self.0.is_some()
+    }
 }
 
 impl fmt::Debug for Interaction {

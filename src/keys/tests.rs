@@ -619,3 +619,242 @@ fn encrypted_ssh_key_prompts_once_and_only_for_its_own_stanzas() {
     assert_eq!(&unwrap(&to_ssh, &ids).unwrap()[..], &k);
     assert_eq!(prompt.asked.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
+
+// ---- passphrase-protected identity files ----
+
+/// `text` encrypted to `passphrase` as `age -p` does (binary, or armored as
+/// with `age -p -a`); a low scrypt work factor keeps the test fast.
+fn protect(text: &str, passphrase: &str, armor: bool) -> Vec<u8> {
+    use age::armor::{ArmoredWriter, Format};
+    use std::io::Write;
+    let mut r = age::scrypt::Recipient::new(passphrase.to_string().into());
+    r.set_work_factor(10);
+    let enc = age::Encryptor::with_recipients(std::iter::once(&r as &dyn age::Recipient)).unwrap();
+    let mut out = Vec::new();
+    let format = if armor {
+        Format::AsciiArmor
+    } else {
+        Format::Binary
+    };
+    let armored = ArmoredWriter::wrap_output(&mut out, format).unwrap();
+    let mut w = enc.wrap_output(armored).unwrap();
+    w.write_all(text.as_bytes()).unwrap();
+    w.finish().unwrap().finish().unwrap();
+    out
+}
+
+fn counting(answer: &'static str) -> std::sync::Arc<CountingPrompt> {
+    std::sync::Arc::new(CountingPrompt {
+        answer,
+        asked: Default::default(),
+    })
+}
+
+fn asked(p: &CountingPrompt) -> usize {
+    p.asked.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+fn protected_status(ids: &Identities, name_part: &str) -> String {
+    let s = ids
+        .sources()
+        .iter()
+        .find(|s| s.name.contains(name_part))
+        .unwrap_or_else(|| panic!("no source {name_part}: {ids:?}"));
+    assert!(matches!(s.status, SourceStatus::Protected(_)), "{s:?}");
+    s.to_string()
+}
+
+#[test]
+fn passphrase_protected_key_file_opens_with_the_right_passphrase() {
+    for armor in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let (secret, recipient) = generate_identity();
+        let hrp = bech32::Hrp::parse("AGE-PLUGIN-SHROUDTEST-").unwrap();
+        let plugin = bech32::encode_upper::<bech32::Bech32>(hrp, &[9u8; 32]).unwrap();
+        let text = format!("# created by a test\n{}\n{plugin}\n", *secret);
+        let path = dir.path().join("keys.txt.age");
+        std::fs::write(&path, protect(&text, "correct horse", armor)).unwrap();
+        let env = env_with(
+            &[("SOPS_AGE_KEY_FILE", path.display().to_string())],
+            dir.path(),
+        );
+        let prompt = counting("correct horse");
+        let ids = Identities::load_with(&env, Interaction::new(prompt.clone()));
+        // Loading asks nothing.
+        assert_eq!(asked(&prompt), 0);
+        assert!(!ids.is_empty());
+        assert_eq!(
+            protected_status(&ids, "SOPS_AGE_KEY_FILE"),
+            format!(
+                "SOPS_AGE_KEY_FILE ({}): passphrase-protected, not opened (not needed so far)",
+                path.display()
+            )
+        );
+
+        let k = key();
+        let enc = wrap(&k, &Recipient::parse(&recipient).unwrap()).unwrap();
+        assert_eq!(&unwrap(&enc, &ids).unwrap()[..], &k, "armor={armor}");
+        assert_eq!(&unwrap(&enc, &ids).unwrap()[..], &k);
+        assert_eq!(asked(&prompt), 1, "asked once per file");
+        assert_eq!(ids.protected_files()[0].state(), Unlock::Opened(2));
+        assert!(
+            protected_status(&ids, "SOPS_AGE_KEY_FILE")
+                .ends_with("passphrase-protected, opened: 2 identities")
+        );
+    }
+}
+
+#[test]
+fn passphrase_protected_text_in_sops_age_key_and_key_cmd() {
+    let dir = tempfile::tempdir().unwrap();
+    let (secret, recipient) = generate_identity();
+    let armored = String::from_utf8(protect(&secret, "pw", true)).unwrap();
+    assert!(armored.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"));
+    let binary = dir.path().join("bin.age");
+    std::fs::write(&binary, protect(&secret, "pw", false)).unwrap();
+    let k = key();
+    let enc = wrap(&k, &Recipient::parse(&recipient).unwrap()).unwrap();
+    for (var, value) in [
+        ("SOPS_AGE_KEY", armored.clone()),
+        ("SOPS_AGE_KEY_CMD", format!("cat {}", binary.display())),
+    ] {
+        let env = env_with(&[(var, value)], dir.path());
+        let prompt = counting("pw");
+        let ids = Identities::load_with(&env, Interaction::new(prompt.clone()));
+        assert_eq!(&unwrap(&enc, &ids).unwrap()[..], &k, "{var}");
+        assert_eq!(asked(&prompt), 1);
+        assert!(protected_status(&ids, var).ends_with("opened: 1 identity"));
+    }
+}
+
+#[test]
+fn wrong_passphrase_names_the_file_and_is_asked_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (secret, recipient) = generate_identity();
+    let path = dir.path().join("keys.txt.age");
+    std::fs::write(&path, protect(&secret, "right one", true)).unwrap();
+    let env = env_with(
+        &[("SOPS_AGE_KEY_FILE", path.display().to_string())],
+        dir.path(),
+    );
+    let prompt = counting("wrong-guess");
+    let ids = Identities::load_with(&env, Interaction::new(prompt.clone()));
+    let enc = wrap(&key(), &Recipient::parse(&recipient).unwrap()).unwrap();
+    let entries = [(recipient.clone(), enc.clone())];
+    let err = unwrap_any(&entries, &ids).unwrap_err();
+    assert_eq!(err.exit_code(), 128);
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&format!(
+            "{}: passphrase-protected identity file not opened: wrong passphrase",
+            path.display()
+        )),
+        "{msg}"
+    );
+    assert!(!msg.contains("wrong-guess") && !msg.contains("right one"));
+    assert!(!msg.contains(secret.trim()), "the key leaked: {msg}");
+    // Asked once; a second file in the same run does not ask again.
+    assert!(unwrap(&enc, &ids).is_err());
+    assert_eq!(asked(&prompt), 1);
+    assert_eq!(
+        ids.protected_files()[0].state(),
+        Unlock::Failed("wrong passphrase".to_string())
+    );
+}
+
+#[test]
+fn protected_file_without_a_terminal_is_a_clear_no_key_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (secret, recipient) = generate_identity();
+    let path = dir.path().join("keys.txt.age");
+    std::fs::write(&path, protect(&secret, "pw", false)).unwrap();
+    let env = env_with(
+        &[("SOPS_AGE_KEY_FILE", path.display().to_string())],
+        dir.path(),
+    );
+    // The CLI's terminal prompt declines when there is no terminal.
+    let ids = Identities::load_with(&env, Interaction::new(std::sync::Arc::new(Declining)));
+    let enc = wrap(&key(), &Recipient::parse(&recipient).unwrap()).unwrap();
+    let err = unwrap_any(&[(recipient.clone(), enc.clone())], &ids).unwrap_err();
+    assert_eq!(err.exit_code(), 128);
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&format!(
+            "{}: passphrase-protected identity file not opened: no terminal to ask",
+            path.display()
+        )),
+        "{msg}"
+    );
+
+    // Commands that never prompt (the git drivers) say so instead.
+    let ids = Identities::load_from(&env);
+    let msg = unwrap_any(&[(recipient, enc)], &ids)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("not opened: this command does not ask for passphrases"),
+        "{msg}"
+    );
+}
+
+/// A prompt that declines everything, as the CLI's does without a terminal.
+struct Declining;
+
+impl Prompt for Declining {
+    fn message(&self, _: &str) {}
+    fn confirm(&self, _: &str, _: &str, _: Option<&str>) -> Option<bool> {
+        None
+    }
+    fn public_string(&self, _: &str) -> Option<String> {
+        None
+    }
+    fn passphrase(&self, _: &str) -> Option<age::secrecy::SecretString> {
+        None
+    }
+}
+
+#[test]
+fn protected_file_is_not_asked_for_when_another_identity_opens_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let (locked, locked_recipient) = generate_identity();
+    let (plain, plain_recipient) = generate_identity();
+    let path = dir.path().join("keys.txt.age");
+    std::fs::write(&path, protect(&locked, "pw", true)).unwrap();
+    // The protected file comes first in sops's source order
+    // (SOPS_AGE_KEY_FILE before SOPS_AGE_KEY_CMD), and the file lists its
+    // recipient first: still no prompt, since the plain key opens an entry.
+    let plain_file = dir.path().join("plain.txt");
+    write_mode(&plain_file, &plain, 0o600);
+    let env = env_with(
+        &[
+            ("SOPS_AGE_KEY_FILE", path.display().to_string()),
+            ("SOPS_AGE_KEY_CMD", format!("cat {}", plain_file.display())),
+        ],
+        dir.path(),
+    );
+    let prompt = counting("pw");
+    let ids = Identities::load_with(&env, Interaction::new(prompt.clone()));
+    let k = key();
+    let entries = [
+        (
+            locked_recipient.clone(),
+            wrap(&k, &Recipient::parse(&locked_recipient).unwrap()).unwrap(),
+        ),
+        (
+            plain_recipient.clone(),
+            wrap(&k, &Recipient::parse(&plain_recipient).unwrap()).unwrap(),
+        ),
+    ];
+    assert_eq!(&unwrap_any(&entries, &ids).unwrap()[..], &k);
+    // A report about the entries does not prompt either.
+    assert!(unwrap_without_prompt(&entries[0].1, &ids).is_err());
+    assert_eq!(asked(&prompt), 0);
+    assert_eq!(ids.protected_files()[0].state(), Unlock::NotAsked);
+
+    // Only the protected key opens this one: now it is asked, once.
+    let only_locked = [entries[0].clone()];
+    assert_eq!(&unwrap_any(&only_locked, &ids).unwrap()[..], &k);
+    assert_eq!(asked(&prompt), 1);
+    assert_eq!(&unwrap_without_prompt(&entries[0].1, &ids).unwrap()[..], &k);
+    assert_eq!(asked(&prompt), 1);
+}

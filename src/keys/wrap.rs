@@ -72,7 +72,36 @@ pub fn wrap_with(
 /// full report.
 pub fn unwrap(armored: &str, identities: &Identities) -> Result<Zeroizing<Vec<u8>>, Error> {
     let plugins = PluginIdentities::connect(identities);
-    unwrap_inner(armored, identities, &plugins).map_err(Error::NoKey)
+    let mut result = unwrap_inner(armored, identities, &plugins, Phase::Ready);
+    if result.is_err() && !identities.protected.is_empty() {
+        result = unwrap_inner(armored, identities, &plugins, Phase::Protected);
+    }
+    result.map_err(Error::NoKey)
+}
+
+/// [`unwrap`] that never asks for a passphrase: passphrase-protected
+/// identity files are used only if already opened. For reports made after
+/// the data key is known, which must not prompt for files not needed.
+pub fn unwrap_without_prompt(
+    armored: &str,
+    identities: &Identities,
+) -> Result<Zeroizing<Vec<u8>>, Error> {
+    let plugins = PluginIdentities::connect(identities);
+    unwrap_inner(armored, identities, &plugins, Phase::Ready)
+        .or_else(|_| unwrap_inner(armored, identities, &plugins, Phase::OpenedOnly))
+        .map_err(Error::NoKey)
+}
+
+/// Which identities one unwrap attempt uses.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Those that need no passphrase (encrypted SSH keys still prompt, but
+    /// only for stanzas addressed to them).
+    Ready,
+    /// Passphrase-protected identity files, asking for their passphrase.
+    Protected,
+    /// Passphrase-protected identity files already opened.
+    OpenedOnly,
 }
 
 /// Try each `(recipient, enc)` entry of a key group in order and return the
@@ -89,10 +118,20 @@ where
 {
     let plugins = PluginIdentities::connect(identities);
     let mut failures = Vec::new();
-    for (recipient, enc) in entries {
-        match unwrap_inner(enc.as_ref(), identities, &plugins) {
-            Ok(secret) => return Ok(secret),
-            Err(reason) => failures.push((recipient.as_ref().to_string(), reason)),
+    // Every entry with the identities at hand first, so a passphrase is
+    // asked only when none of them opens any entry.
+    let phases: &[Phase] = if identities.protected.is_empty() {
+        &[Phase::Ready]
+    } else {
+        &[Phase::Ready, Phase::Protected]
+    };
+    for &phase in phases {
+        failures.clear();
+        for (recipient, enc) in entries {
+            match unwrap_inner(enc.as_ref(), identities, &plugins, phase) {
+                Ok(secret) => return Ok(secret),
+                Err(reason) => failures.push((recipient.as_ref().to_string(), reason)),
+            }
         }
     }
     Err(Error::NoKey(no_key_report(
@@ -132,6 +171,7 @@ fn unwrap_inner(
     armored: &str,
     identities: &Identities,
     plugins: &PluginIdentities,
+    phase: Phase,
 ) -> Result<Zeroizing<Vec<u8>>, String> {
     // YAML block scalars and hand edits can leave leading blank space or CRLF
     // line ends; neither changes the armored bytes, so accept them.
@@ -143,13 +183,28 @@ fn unwrap_inner(
     }
     let decryptor = age::Decryptor::new(ArmoredReader::new(text.as_bytes()))
         .map_err(|e| format!("not a valid armored age file ({e})"))?;
+    let ready = phase == Phase::Ready;
     let native = identities
         .native
         .iter()
+        .filter(|_| ready)
         .map(|i| i.as_ref() as &dyn age::Identity);
-    let plugin = plugins.connected.iter().map(|p| p as &dyn age::Identity);
+    let plugin = plugins
+        .connected
+        .iter()
+        .filter(|_| ready)
+        .map(|p| p as &dyn age::Identity);
+    let protected = identities
+        .protected
+        .iter()
+        .filter(|f| match phase {
+            Phase::Ready => false,
+            Phase::Protected => true,
+            Phase::OpenedOnly => f.is_opened(),
+        })
+        .map(|f| f as &dyn age::Identity);
     let mut reader = decryptor
-        .decrypt(native.chain(plugin))
+        .decrypt(native.chain(plugin).chain(protected))
         .map_err(|e| match e {
             age::DecryptError::NoMatchingKeys => "no identity matched".to_string(),
             other => other.to_string(),
@@ -182,7 +237,8 @@ fn no_key_report(
     for source in identities.sources() {
         msg.push_str(&format!("\n  {source}"));
     }
-    let problems: Vec<&String> = identities.errors().iter().chain(plugin_errors).collect();
+    let errors = identities.errors();
+    let problems: Vec<&String> = errors.iter().chain(plugin_errors).collect();
     if !problems.is_empty() {
         msg.push_str("\nproblems while loading identities:");
         for p in problems {

@@ -1,0 +1,95 @@
+//! Asking for a passphrase on the terminal, as sops does (`age/tui.go`):
+//! the prompt goes to and the answer comes from `/dev/tty`, never stdin or
+//! stdout (which may carry the file), with echo off. Without a controlling
+//! terminal (CI, cron, a pipe under `setsid`) nothing is asked and the
+//! caller reports that no passphrase could be read.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+
+use age::secrecy::SecretString;
+use shroud::keys::Prompt;
+use zeroize::{Zeroize, Zeroizing};
+
+/// The CLI's [`Prompt`]: passphrases (of passphrase-protected identity
+/// files, encrypted SSH keys, plugin PINs) on the terminal. Messages,
+/// confirmations and public strings are declined as before.
+pub struct TerminalPrompt;
+
+impl Prompt for TerminalPrompt {
+    fn message(&self, _: &str) {}
+
+    fn confirm(&self, _: &str, _: &str, _: Option<&str>) -> Option<bool> {
+        None
+    }
+
+    fn public_string(&self, _: &str) -> Option<String> {
+        None
+    }
+
+    fn passphrase(&self, description: &str) -> Option<SecretString> {
+        read_passphrase(description)
+    }
+}
+
+/// Restores the terminal's settings when dropped, also on early returns.
+struct EchoOff<'a> {
+    tty: &'a File,
+    saved: libc::termios,
+}
+
+impl Drop for EchoOff<'_> {
+    fn drop(&mut self) {
+        // SAFETY: a valid descriptor and a termios read from it.
+        unsafe { libc::tcsetattr(self.tty.as_raw_fd(), libc::TCSANOW, &self.saved) };
+    }
+}
+
+fn read_passphrase(prompt: &str) -> Option<SecretString> {
+    let mut tty = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .ok()?;
+    let fd = tty.as_raw_fd();
+    // SAFETY: termios is plain data; tcgetattr fills it or fails.
+    let mut saved: libc::termios = unsafe { std::mem::zeroed() };
+    if unsafe { libc::tcgetattr(fd, &mut saved) } != 0 {
+        return None;
+    }
+    let mut quiet = saved;
+    quiet.c_lflag &= !(libc::ECHO | libc::ECHOE | libc::ECHOK);
+    quiet.c_lflag |= libc::ECHONL | libc::ICANON;
+    write!(tty, "{prompt} ").ok()?;
+    tty.flush().ok()?;
+    // SAFETY: as above.
+    if unsafe { libc::tcsetattr(fd, libc::TCSAFLUSH, &quiet) } != 0 {
+        return None;
+    }
+    let restore = EchoOff { tty: &tty, saved };
+
+    let mut line = Zeroizing::new(Vec::with_capacity(128));
+    let mut byte = [0u8; 1];
+    let mut reader = &tty;
+    loop {
+        match reader.read(&mut byte) {
+            Ok(0) => break,
+            Ok(_) if byte[0] == b'\n' => break,
+            Ok(_) => line.push(byte[0]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return None,
+        }
+    }
+    byte.zeroize();
+    drop(restore);
+    if line.last() == Some(&b'\r') {
+        line.pop();
+    }
+    let text = std::str::from_utf8(&line).ok()?;
+    // Exactly sized, so turning it into the secret's boxed str does not
+    // reallocate and leave a copy behind.
+    let mut exact = String::with_capacity(text.len());
+    exact.push_str(text);
+    Some(SecretString::from(exact))
+}
