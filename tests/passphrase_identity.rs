@@ -245,3 +245,48 @@ fn without_a_terminal_the_error_names_the_file_and_nothing_is_written() {
         );
     }
 }
+
+/// Ctrl-C at the prompt ends the command as an interrupt would, and leaves
+/// the terminal as it found it: echo on, so the shell can be typed in.
+#[test]
+fn ctrl_c_at_the_prompt_interrupts_and_puts_the_terminal_back() {
+    let Some(tmux_bin) = require_tool("tmux") else {
+        return;
+    };
+    let (dir, file) = encrypted_for_alice(PLAIN, "s.yaml");
+    let key = protected_alice(dir.path());
+    let run = tempfile::tempdir_in(dir.path()).unwrap();
+    let (rc, stty) = (run.path().join("rc"), run.path().join("stty"));
+    let tmux = Tmux {
+        bin: tmux_bin,
+        socket: run.path().join("tmux.sock"),
+        session: "intr",
+    };
+    let command = format!(
+        "env -i PATH={path} HOME={home} TERM=xterm SOPS_AGE_KEY_FILE={key} {program} decrypt {file} \
+         >/dev/null 2>&1; code=$?; stty -a > {stty}; echo $code > {rc}.t && mv {rc}.t {rc}; sleep 600",
+        path = shell_quote(Path::new(&std::env::var("PATH").unwrap_or_default())),
+        home = shell_quote(run.path()),
+        key = shell_quote(&key),
+        program = shell_quote(Path::new(env!("CARGO_BIN_EXE_shroud"))),
+        file = shell_quote(&file),
+        stty = shell_quote(&stty),
+        rc = shell_quote(&rc),
+    );
+    tmux.start(&command);
+    tmux.wait_for_screen("Enter passphrase for identity file");
+    tmux.run(&["send-keys", "-t", "intr", "-l", "half-typed"]);
+    tmux.run(&["send-keys", "-t", "intr", "C-c"]);
+    // 128 + SIGINT (2), as the shell reports a death by SIGINT.
+    assert_eq!(exit_code(&rc, &tmux), "130", "{}", tmux.screen());
+    let settings = fs::read_to_string(&stty).unwrap();
+    let words: Vec<&str> = settings.split_whitespace().collect();
+    assert!(
+        words.contains(&"echo") && words.contains(&"icanon") && words.contains(&"isig"),
+        "the terminal was left changed: {settings}"
+    );
+    assert!(
+        !tmux.screen().contains("half-typed"),
+        "the passphrase was echoed"
+    );
+}

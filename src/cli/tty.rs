@@ -58,9 +58,15 @@ fn read_passphrase(prompt: &str) -> Option<SecretString> {
     if unsafe { libc::tcgetattr(fd, &mut saved) } != 0 {
         return None;
     }
+    // Not line mode: the bytes come one by one and are edited here, with
+    // signals off, so that Ctrl-C reaches this loop as a byte. Echo off
+    // would otherwise outlive a Ctrl-C (the default SIGINT action ends the
+    // process without restoring the terminal), leaving the user's shell
+    // deaf to its own typing.
     let mut quiet = saved;
-    quiet.c_lflag &= !(libc::ECHO | libc::ECHOE | libc::ECHOK);
-    quiet.c_lflag |= libc::ECHONL | libc::ICANON;
+    quiet.c_lflag &= !(libc::ECHO | libc::ECHOE | libc::ECHOK | libc::ICANON | libc::ISIG);
+    quiet.c_cc[libc::VMIN] = 1;
+    quiet.c_cc[libc::VTIME] = 0;
     write!(tty, "{prompt} ").ok()?;
     tty.flush().ok()?;
     // SAFETY: as above.
@@ -75,14 +81,39 @@ fn read_passphrase(prompt: &str) -> Option<SecretString> {
     loop {
         match reader.read(&mut byte) {
             Ok(0) => break,
-            Ok(_) if byte[0] == b'\n' => break,
-            Ok(_) => line.push(byte[0]),
+            Ok(_) => match byte[0] {
+                b'\n' | b'\r' => break,
+                // Ctrl-D on an empty line: end of input.
+                0x04 if line.is_empty() => break,
+                // Ctrl-C: put the terminal back, then be interrupted as
+                // the user asked (the shell sees a death by SIGINT).
+                0x03 => {
+                    line.zeroize();
+                    drop(restore);
+                    let _ = writeln!(&tty);
+                    // SAFETY: raising a signal with its default action.
+                    unsafe { libc::raise(libc::SIGINT) };
+                    return None;
+                }
+                // Backspace and delete: drop the last character.
+                0x7f | 0x08 => {
+                    while line.last().is_some_and(|b| b & 0xC0 == 0x80) {
+                        line.pop();
+                    }
+                    line.pop();
+                }
+                // Ctrl-U: start again.
+                0x15 => line.clear(),
+                b => line.push(b),
+            },
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => return None,
         }
     }
     byte.zeroize();
     drop(restore);
+    // Echo was off, so the Enter did not move the cursor.
+    let _ = writeln!(&tty);
     if line.last() == Some(&b'\r') {
         line.pop();
     }
