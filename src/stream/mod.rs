@@ -477,6 +477,10 @@ impl<'a> Decrypting<'a> {
             && t.last() == Some(&b'\n')
         {
             t.pop();
+            // A streamed file's breaks are all LF or all CRLF.
+            if t.last() == Some(&b'\r') {
+                t.pop();
+            }
         }
         let mut warnings = sink.warnings;
         let computed = sink.mac.finish_hex();

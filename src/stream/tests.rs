@@ -26,6 +26,18 @@ fn corpus() -> Vec<(String, String)> {
     out
 }
 
+/// The corpus, and the same files with every line break CRLF (as on
+/// Windows): each piece must then write its new lines with CRLF too.
+fn corpus_lf_and_crlf() -> Vec<(String, String)> {
+    let lf = corpus();
+    let crlf: Vec<(String, String)> = lf
+        .iter()
+        .filter(|(_, src)| !src.contains('\r'))
+        .map(|(name, src)| (format!("{name} (CRLF)"), src.replace('\n', "\r\n")))
+        .collect();
+    lf.into_iter().chain(crlf).collect()
+}
+
 /// Everything a leaf is, with its span made relative to the whole file.
 fn described(leaf: &Leaf, shift: usize) -> String {
     let kind = match &leaf.kind {
@@ -156,7 +168,7 @@ fn layout(enc: &str) -> String {
 #[test]
 fn pieces_of_corpus_files_parse_to_the_leaves_of_the_whole_file() {
     let (mut cut, mut compared) = (0, 0);
-    for (name, src) in corpus() {
+    for (name, src) in corpus_lf_and_crlf() {
         let Some(pieces) = segment::pieces(&src, 1, None) else {
             continue;
         };
@@ -191,7 +203,7 @@ fn pieces_of_corpus_files_parse_to_the_leaves_of_the_whole_file() {
 fn stream_encryption_of_corpus_files_is_the_whole_file_encryption() {
     let key = DataKey::generate();
     let (mut cut, mut streamed) = (0, 0);
-    for (name, src) in corpus() {
+    for (name, src) in corpus_lf_and_crlf() {
         let Some(pieces) = segment::pieces(&src, 1, None) else {
             continue;
         };
@@ -216,7 +228,7 @@ fn stream_encryption_of_corpus_files_is_the_whole_file_encryption() {
 fn stream_decryption_of_corpus_files_gives_the_original_bytes() {
     let key = DataKey::generate();
     let (mut cut, mut streamed) = (0, 0);
-    for (name, src) in corpus() {
+    for (name, src) in corpus_lf_and_crlf() {
         if segment::pieces(&src, 1, None).is_none() {
             continue;
         }

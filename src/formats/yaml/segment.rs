@@ -8,7 +8,8 @@
 //! tie one piece to another, or put a column-0 line inside a value, makes
 //! this decline (`None`), and the caller reads the file whole:
 //! - more than one document, a directive or a `...` end marker;
-//! - carriage returns (the line break is detected per document);
+//! - carriage returns, unless every line break is CRLF (each piece
+//!   detects the file's line break from its own text);
 //! - anything that looks like an anchor or an alias (`&name`, `*name`
 //!   after a space, indicator or line start), since an alias in one piece
 //!   could name an anchor in another;
@@ -31,7 +32,8 @@ use std::ops::Range;
 /// encrypted file, which is read before anything else).
 pub fn pieces(src: &str, target: usize, last_key: Option<&str>) -> Option<Vec<Range<usize>>> {
     let b = src.as_bytes();
-    if memchr::memchr(b'\r', b).is_some()
+    let crlf = memchr::memchr(b'\r', b).is_some();
+    if (crlf && !all_crlf(b))
         || memchr::memmem::find(b, b"\n---").is_some()
         || memchr::memmem::find(b, b"\n...").is_some()
         || src.starts_with('%')
@@ -46,6 +48,7 @@ pub fn pieces(src: &str, target: usize, last_key: Option<&str>) -> Option<Vec<Ra
     while line_start < b.len() {
         let line_end = memchr::memchr(b'\n', &b[line_start..]).map_or(b.len(), |i| line_start + i);
         let mut line = &b[line_start..line_end];
+        line = line.strip_suffix(b"\r").unwrap_or(line);
         if line_start == 0 {
             // A byte order mark is not part of the first line's text.
             line = line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(line);
@@ -96,7 +99,26 @@ pub fn pieces(src: &str, target: usize, last_key: Option<&str>) -> Option<Vec<Ra
         }
     }
     out.push(start..src.len());
+    // A piece's renderer writes new lines with the break its own text
+    // uses; a last piece without any would not know the file's CRLF.
+    if crlf
+        && out
+            .last()
+            .is_some_and(|r| memchr::memchr(b'\n', &b[r.clone()]).is_none())
+    {
+        return None;
+    }
     (out.len() > 1).then_some(out)
+}
+
+/// Whether every line break is CRLF (and no CR stands alone, which YAML
+/// reads as a line break of its own): then every piece is all CRLF too,
+/// and renders its new lines with CRLF as the whole file would.
+fn all_crlf(b: &[u8]) -> bool {
+    memchr::memchr2_iter(b'\r', b'\n', b).all(|i| match b[i] {
+        b'\r' => b.get(i + 1) == Some(&b'\n'),
+        _ => i > 0 && b[i - 1] == b'\r',
+    })
 }
 
 /// Whether `&` or `*` appears where it could start an anchor or alias: at
@@ -166,7 +188,9 @@ mod tests {
             "a: 1\n---\nb: 2\n",
             "a: 1\n...\n",
             "%YAML 1.2\n---\na: 1\nb: 2\n",
-            "a: 1\r\nb: 2\r\n",
+            // Mixed line breaks, a lone CR.
+            "a: 1\r\nb: 2\n",
+            "a: 1\rb: 2\n",
             "- a\n- b\n",
             "a: 1\n- b\n",
             "? a\n: 1\nb: 2\n",
@@ -178,6 +202,17 @@ mod tests {
         }
         // `*` and `&` inside words are fine.
         assert!(pieces("a: b*c\nd: e&f\n", 1, None).is_some());
+    }
+
+    #[test]
+    fn a_file_of_crlf_lines_is_cut_like_its_lf_twin() {
+        let src = "# head\r\na: 1\r\nb:\r\n  c: 2\r\nd: x\r\n";
+        assert_eq!(
+            texts(src, &pieces(src, 1, None).unwrap()),
+            ["# head\r\na: 1\r\n", "b:\r\n  c: 2\r\n", "d: x\r\n"]
+        );
+        // The last piece has no line break to tell it the file's.
+        assert!(pieces("a: 1\r\nb: 2", 1, None).is_none());
     }
 
     #[test]
