@@ -1545,6 +1545,115 @@ fn toml_headers(t: &toml_edit::Table, out: &mut Vec<usize>) {
     }
 }
 
+/// The end of the last value written in `t`'s own lines: its `key = value`
+/// lines and those of its dotted sub-tables (`user.name = "x"`), not the
+/// tables with headers of their own.
+fn toml_last_value(t: &toml_edit::Table) -> Option<usize> {
+    let mut end = None;
+    for (_, item) in t.iter() {
+        let e = match item {
+            toml_edit::Item::Value(v) => v.span().map(|s| s.end),
+            toml_edit::Item::Table(sub) if sub.is_dotted() => toml_last_value(sub),
+            _ => None,
+        };
+        end = end.max(e);
+    }
+    end
+}
+
+/// The end of everything written for `t`: its values and, recursively, its
+/// sub-tables' headers and values.
+fn toml_table_end(t: &toml_edit::Table) -> Option<usize> {
+    let mut end = t.span().map(|s| s.end);
+    for (_, item) in t.iter() {
+        let e = match item {
+            toml_edit::Item::Value(v) => v.span().map(|s| s.end),
+            toml_edit::Item::Table(sub) => toml_table_end(sub),
+            toml_edit::Item::ArrayOfTables(a) => a.iter().filter_map(toml_table_end).max(),
+            toml_edit::Item::None => None,
+        };
+        end = end.max(e);
+    }
+    end
+}
+
+/// The number of blank lines just above the line at `ls` (past the
+/// comment lines right above it, which belong to it).
+fn blank_lines_above(src: &str, ls: usize) -> Option<usize> {
+    let mut lines = src[..ls].lines().rev().peekable();
+    while lines
+        .peek()
+        .is_some_and(|l| l.trim_start().starts_with('#'))
+    {
+        lines.next();
+    }
+    lines
+        .enumerate()
+        .find(|(_, l)| !l.trim().is_empty())
+        .map(|(n, _)| n)
+}
+
+/// A new item of an array of tables (`[[servers]]`): a new header after
+/// the array's last item (and that item's sub-tables), separated from it
+/// by as many blank lines as the last item's header has above it, with the
+/// item's keys as `key = value` lines (maps as inline tables, as for any
+/// new TOML value).
+fn toml_append_table(
+    ctx: &Ctx,
+    doc: &toml_edit::Document<&str>,
+    container: &[PathSeg],
+    value: &Frag,
+    path: &[PathSeg],
+) -> Result<Vec<Edit<'static>>, StructureError> {
+    let refuse = |what: &str| StructureError::Unsupported {
+        format: "toml",
+        reason: format!(
+            "appending to {} ({what}); use shroud edit",
+            show_path(container)
+        ),
+    };
+    let Some((PathSeg::Key(name), parent)) = container.split_last() else {
+        return Err(refuse("not a table key"));
+    };
+    let aot = toml_table(doc.as_table(), parent)
+        .and_then(|t| t.get(name))
+        .and_then(|i| i.as_array_of_tables())
+        .ok_or_else(|| refuse("it is not an array of tables"))?;
+    let Frag::Map(entries) = value else {
+        return Err(refuse("an array of tables holds only tables"));
+    };
+    let last = aot.iter().last().ok_or_else(|| refuse("it has no items"))?;
+    let head = last
+        .span()
+        .ok_or_else(|| splice_err(path, "the last item's header was not found"))?;
+    let end = toml_table_end(last).unwrap_or(head.end);
+    let at = after_value_line(ctx.src, end.min(ctx.src.len()));
+    let blanks = blank_lines_above(ctx.src, line_start(ctx.src, head.start)).unwrap_or(1);
+    let mut header = String::new();
+    for seg in container {
+        if let PathSeg::Key(k) = seg {
+            if !header.is_empty() {
+                header.push('.');
+            }
+            header.push_str(&toml_key(k));
+        }
+    }
+    let mut text = String::new();
+    if at == ctx.src.len() && !ctx.src.is_empty() && !ctx.src.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(&"\n".repeat(blanks));
+    text.push_str(&format!("[[{header}]]\n"));
+    for (k, v) in entries {
+        text.push_str(&format!(
+            "{} = {}\n",
+            toml_key(k),
+            flow_text(&TOML_FLOW, v, None, "toml")?
+        ));
+    }
+    Ok(vec![Edit::insert(at, text)])
+}
+
 fn toml_doc<'s>(ctx: &Ctx<'s>) -> Result<toml_edit::Document<&'s str>, StructureError> {
     toml_edit::Document::parse(ctx.src).map_err(|e| {
         StructureError::Format(FormatError::syntax(
@@ -1576,34 +1685,49 @@ impl Splicer for Toml {
         )? {
             return Ok(e);
         }
-        let Some(key) = key else {
-            return Err(StructureError::Unsupported {
-                format: "toml",
-                reason: format!(
-                    "appending to {} (an array of tables); use shroud edit",
-                    show_path(container)
-                ),
-            });
-        };
         let doc = toml_doc(ctx)?;
-        let table = toml_table(doc.as_table(), container)
-            .filter(|t| !t.is_dotted())
-            .ok_or_else(|| splice_err(path, "the table is written with dotted keys"))?;
-        // After the table's last own value, or after its header.
-        let mut at = None;
-        for (_, item) in table.iter() {
-            if let toml_edit::Item::Value(v) = item
-                && let Some(s) = v.span()
-            {
-                at = at.max(Some(after_value_line(ctx.src, s.end)));
+        let Some(key) = key else {
+            return toml_append_table(ctx, &doc, container, &nest(rest, value), path);
+        };
+        // The table whose lines hold the new one: the container itself, or,
+        // when it is written with dotted keys (`user.name = "x"`), the
+        // nearest table above it with a header (or the root); the new key
+        // is then dotted from there (`user.id = 7`).
+        let mut anchor = container.len();
+        let table = loop {
+            let t = toml_table(doc.as_table(), &container[..anchor])
+                .ok_or_else(|| splice_err(path, "its table was not found"))?;
+            if !t.is_dotted() {
+                break t;
             }
+            if anchor == 0 || matches!(container[anchor - 1], PathSeg::Index(_)) {
+                return Err(splice_err(path, "the table is written with dotted keys"));
+            }
+            anchor -= 1;
+        };
+        if anchor > 0 && table.is_implicit() {
+            return Err(splice_err(
+                path,
+                "the table has no [header] of its own, only sub-tables",
+            ));
         }
-        let at = match (at, table.span()) {
-            (Some(a), _) => a,
-            (None, Some(h)) if !container.is_empty() => line_end(ctx.src, h.end.min(ctx.src.len())),
+        let dotted_table = toml_table(doc.as_table(), container)
+            .ok_or_else(|| splice_err(path, "its table was not found"))?;
+        // After the last line of the table's own values (dotted ones
+        // included), or after its header.
+        let at = match (toml_last_value(dotted_table), table.span()) {
+            (Some(end), _) => after_value_line(ctx.src, end),
+            (None, Some(h)) if anchor > 0 => line_end(ctx.src, h.end.min(ctx.src.len())),
             _ => 0,
         };
-        let mut dotted = toml_key(key);
+        let mut dotted = String::new();
+        for seg in &container[anchor..] {
+            if let PathSeg::Key(k) = seg {
+                dotted.push_str(&toml_key(k));
+                dotted.push('.');
+            }
+        }
+        dotted.push_str(&toml_key(key));
         for k in rest {
             dotted.push('.');
             dotted.push_str(&toml_key(k));

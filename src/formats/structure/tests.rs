@@ -227,3 +227,115 @@ fn yaml_unset_of_a_key_on_a_list_dash_line() {
         "l:\n  - a: 1\n    b: 2\n  - {}\nz: 0\n"
     );
 }
+
+const SERVERS: &str =
+    "[[servers]]\nhost = \"a\"\nport = 1\n\n[[servers]]\nhost = \"b\"\n\n[db]\nuser.name = \"x\"\n";
+
+#[test]
+fn toml_dotted_keys_get_siblings_on_their_own_lines() {
+    assert_eq!(
+        set(Format::Toml, SERVERS, r#"["db"]["user"]["id"]"#, "7").unwrap(),
+        "[[servers]]\nhost = \"a\"\nport = 1\n\n[[servers]]\nhost = \"b\"\n\n[db]\nuser.name = \"x\"\nuser.id = 7\n"
+    );
+    // Deeper: the dotted chain from the table with the header.
+    assert_eq!(
+        set(
+            Format::Toml,
+            SERVERS,
+            r#"["db"]["user"]["pw"]["hash"]"#,
+            r#""h""#
+        )
+        .unwrap(),
+        "[[servers]]\nhost = \"a\"\nport = 1\n\n[[servers]]\nhost = \"b\"\n\n[db]\nuser.name = \"x\"\nuser.pw.hash = \"h\"\n"
+    );
+    // Dotted keys at the root, before any header; the parents are implicit.
+    let src = "a.b.c = 1\nz = 2\n\n[t]\nk = 1\n";
+    assert_eq!(
+        set(Format::Toml, src, r#"["a"]["b"]["d"]"#, "3").unwrap(),
+        "a.b.c = 1\na.b.d = 3\nz = 2\n\n[t]\nk = 1\n"
+    );
+    assert_eq!(
+        set(Format::Toml, src, r#"["a"]["e"]"#, "true").unwrap(),
+        "a.b.c = 1\na.e = true\nz = 2\n\n[t]\nk = 1\n"
+    );
+    // A table with plain and dotted keys: a new key after its last line.
+    let src = "[db]\nhost = \"h\"\nuser.name = \"x\"\n\n[t]\nk = 1\n";
+    assert_eq!(
+        set(Format::Toml, src, r#"["db"]["port"]"#, "5").unwrap(),
+        "[db]\nhost = \"h\"\nuser.name = \"x\"\nport = 5\n\n[t]\nk = 1\n"
+    );
+    assert_eq!(
+        set(Format::Toml, src, r#"["db"]["user"]["id"]"#, "5").unwrap(),
+        "[db]\nhost = \"h\"\nuser.name = \"x\"\nuser.id = 5\n\n[t]\nk = 1\n"
+    );
+    // A table with only sub-tables (no header of its own) is refused.
+    let e = set(Format::Toml, "[a.b]\nk = 1\n", r#"["a"]["x"]"#, "1").unwrap_err();
+    assert!(e.to_string().contains("no [header] of its own"), "{e}");
+}
+
+#[test]
+fn toml_arrays_of_tables_get_new_items() {
+    assert_eq!(
+        set(
+            Format::Toml,
+            SERVERS,
+            r#"["servers"][2]"#,
+            r#"{"host": "c"}"#
+        )
+        .unwrap(),
+        "[[servers]]\nhost = \"a\"\nport = 1\n\n[[servers]]\nhost = \"b\"\n\n[[servers]]\nhost = \"c\"\n\n[db]\nuser.name = \"x\"\n"
+    );
+    // Nested values are inline tables and arrays, as for any new value.
+    assert_eq!(
+        set(
+            Format::Toml,
+            SERVERS,
+            r#"["servers"][2]"#,
+            r#"{"host": "c", "meta": {"x": 1}, "tags": ["t"]}"#
+        )
+        .unwrap(),
+        "[[servers]]\nhost = \"a\"\nport = 1\n\n[[servers]]\nhost = \"b\"\n\n[[servers]]\nhost = \"c\"\nmeta = { x = 1 }\ntags = [\"t\"]\n\n[db]\nuser.name = \"x\"\n"
+    );
+    // A key under the new index makes the item.
+    assert_eq!(
+        set(Format::Toml, SERVERS, r#"["servers"][2]["host"]"#, r#""c""#).unwrap(),
+        "[[servers]]\nhost = \"a\"\nport = 1\n\n[[servers]]\nhost = \"b\"\n\n[[servers]]\nhost = \"c\"\n\n[db]\nuser.name = \"x\"\n"
+    );
+    // The last item's sub-tables stay with it; no blank lines, no final
+    // newline.
+    let src = "[[s]]\nk = 1\n[s.sub]\nx = 1\n[[s]]\nk = 2\n[s.sub]\nx = 2";
+    assert_eq!(
+        set(Format::Toml, src, r#"["s"][2]"#, r#"{"k": 3}"#).unwrap(),
+        "[[s]]\nk = 1\n[s.sub]\nx = 1\n[[s]]\nk = 2\n[s.sub]\nx = 2\n[[s]]\nk = 3\n"
+    );
+    // Nested arrays of tables, in the last item of the outer one.
+    let src = "[[a]]\nn = 1\n\n[[a.b]]\nm = 1\n\n[t]\n";
+    assert_eq!(
+        set(Format::Toml, src, r#"["a"][0]["b"][1]"#, r#"{"m": 2}"#).unwrap(),
+        "[[a]]\nn = 1\n\n[[a.b]]\nm = 1\n\n[[a.b]]\nm = 2\n\n[t]\n"
+    );
+    // A new table inside an item: an inline table in its lines.
+    assert_eq!(
+        set(
+            Format::Toml,
+            SERVERS,
+            r#"["servers"][0]["meta"]"#,
+            r#"{"x": 1}"#
+        )
+        .unwrap(),
+        "[[servers]]\nhost = \"a\"\nport = 1\nmeta = { x = 1 }\n\n[[servers]]\nhost = \"b\"\n\n[db]\nuser.name = \"x\"\n"
+    );
+    assert_eq!(
+        set(
+            Format::Toml,
+            SERVERS,
+            r#"["servers"][1]["meta"]"#,
+            r#"{"x": 1}"#
+        )
+        .unwrap(),
+        "[[servers]]\nhost = \"a\"\nport = 1\n\n[[servers]]\nhost = \"b\"\nmeta = { x = 1 }\n\n[db]\nuser.name = \"x\"\n"
+    );
+    // An array of tables holds tables only.
+    let e = set(Format::Toml, SERVERS, r#"["servers"][2]"#, "1").unwrap_err();
+    assert!(e.to_string().contains("holds only tables"), "{e}");
+}
