@@ -1654,6 +1654,52 @@ fn toml_append_table(
     Ok(vec![Edit::insert(at, text)])
 }
 
+/// Remove an item of an array of tables: its `[[header]]`, its lines and
+/// its sub-tables, up to the next header (as for a `[table]`).
+fn toml_remove_item(
+    ctx: &Ctx,
+    doc: &toml_edit::Document<&str>,
+    parent: &[PathSeg],
+    n: usize,
+    path: &[PathSeg],
+) -> Result<Vec<Edit<'static>>, StructureError> {
+    let aot = match parent.split_last() {
+        Some((PathSeg::Key(name), grand)) => toml_table(doc.as_table(), grand)
+            .and_then(|t| t.get(name))
+            .and_then(|i| i.as_array_of_tables()),
+        _ => None,
+    }
+    .ok_or_else(|| splice_err(path, "it is not an item of an array of tables"))?;
+    if aot.len() == 1 {
+        return Err(StructureError::Unsupported {
+            format: "toml",
+            reason: format!(
+                "removing the only item of {} (an array of tables cannot be left empty in place); use shroud edit",
+                show_path(parent)
+            ),
+        });
+    }
+    let item = aot
+        .get(n)
+        .ok_or_else(|| splice_err(path, "the item was not found"))?;
+    let head = item
+        .span()
+        .ok_or_else(|| splice_err(path, "its header was not found"))?;
+    let start = line_start(ctx.src, head.start);
+    let body_end = after_value_line(
+        ctx.src,
+        toml_table_end(item).unwrap_or(head.end).min(ctx.src.len()),
+    );
+    let mut heads = Vec::new();
+    toml_headers(doc.as_table(), &mut heads);
+    let end = heads
+        .into_iter()
+        .filter(|h| *h >= body_end)
+        .min()
+        .map_or(ctx.src.len(), |h| line_start(ctx.src, h));
+    Ok(vec![Edit::new(start..end, "")])
+}
+
 fn toml_doc<'s>(ctx: &Ctx<'s>) -> Result<toml_edit::Document<&'s str>, StructureError> {
     toml_edit::Document::parse(ctx.src).map_err(|e| {
         StructureError::Format(FormatError::syntax(
@@ -1759,13 +1805,12 @@ impl Splicer for Toml {
             return Ok(e);
         }
         let parent = &path[..path.len() - 1];
-        let Some(PathSeg::Key(k)) = path.last() else {
-            return Err(StructureError::Unsupported {
-                format: "toml",
-                reason: "removing an item of an array of tables; use shroud edit".into(),
-            });
-        };
         let doc = toml_doc(ctx)?;
+        let k = match path.last() {
+            Some(PathSeg::Key(k)) => k,
+            Some(PathSeg::Index(n)) => return toml_remove_item(ctx, &doc, parent, *n, path),
+            None => return Err(splice_err(path, "the path is empty")),
+        };
         let table = toml_table(doc.as_table(), parent)
             .ok_or_else(|| splice_err(path, "its table was not found"))?;
         match table.get(k) {

@@ -339,3 +339,33 @@ fn toml_arrays_of_tables_get_new_items() {
     let e = set(Format::Toml, SERVERS, r#"["servers"][2]"#, "1").unwrap_err();
     assert!(e.to_string().contains("holds only tables"), "{e}");
 }
+
+#[test]
+fn toml_unset_of_an_array_of_tables_item() {
+    assert_eq!(
+        unset(Format::Toml, SERVERS, r#"["servers"][0]"#).unwrap(),
+        "[[servers]]\nhost = \"b\"\n\n[db]\nuser.name = \"x\"\n"
+    );
+    assert_eq!(
+        unset(Format::Toml, SERVERS, r#"["servers"][1]"#).unwrap(),
+        "[[servers]]\nhost = \"a\"\nport = 1\n\n[db]\nuser.name = \"x\"\n"
+    );
+    // Its sub-tables go with it.
+    let src = "[[s]]\nk = 1\n[s.sub]\nx = 1\n[[s]]\nk = 2\n[s.sub]\nx = 2\n";
+    assert_eq!(
+        unset(Format::Toml, src, r#"["s"][0]"#).unwrap(),
+        "[[s]]\nk = 2\n[s.sub]\nx = 2\n"
+    );
+    assert_eq!(
+        unset(Format::Toml, src, r#"["s"][1]"#).unwrap(),
+        "[[s]]\nk = 1\n[s.sub]\nx = 1\n"
+    );
+    // A dotted key inside an item, and a key of an item.
+    assert_eq!(
+        unset(Format::Toml, SERVERS, r#"["servers"][0]["port"]"#).unwrap(),
+        "[[servers]]\nhost = \"a\"\n\n[[servers]]\nhost = \"b\"\n\n[db]\nuser.name = \"x\"\n"
+    );
+    // The only item: refused, the array cannot stay empty in place.
+    let e = unset(Format::Toml, "[[s]]\nk = 1\n\n[t]\nx = 1\n", r#"["s"][0]"#).unwrap_err();
+    assert!(e.to_string().contains("the only item"), "{e}");
+}
