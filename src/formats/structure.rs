@@ -1682,6 +1682,22 @@ fn toml_remove_item(
     let item = aot
         .get(n)
         .ok_or_else(|| splice_err(path, "the item was not found"))?;
+    let mut heads = Vec::new();
+    toml_headers(doc.as_table(), &mut heads);
+    Ok(vec![Edit::new(
+        toml_item_range(ctx, item, &heads, path)?,
+        "",
+    )])
+}
+
+/// The text of an item of an array of tables: from its `[[header]]` line
+/// past its lines and sub-tables, up to the next header (`heads`).
+fn toml_item_range(
+    ctx: &Ctx,
+    item: &toml_edit::Table,
+    heads: &[usize],
+    path: &[PathSeg],
+) -> Result<std::ops::Range<usize>, StructureError> {
     let head = item
         .span()
         .ok_or_else(|| splice_err(path, "its header was not found"))?;
@@ -1690,14 +1706,38 @@ fn toml_remove_item(
         ctx.src,
         toml_table_end(item).unwrap_or(head.end).min(ctx.src.len()),
     );
-    let mut heads = Vec::new();
-    toml_headers(doc.as_table(), &mut heads);
     let end = heads
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|h| *h >= body_end)
         .min()
         .map_or(ctx.src.len(), |h| line_start(ctx.src, h));
-    Ok(vec![Edit::new(start..end, "")])
+    Ok(start..end)
+}
+
+/// The dotted chain (`user.` without its dot, with the line's indentation)
+/// before a key at `key_start` on a line starting at `ls`, if that is all
+/// there is before the key.
+fn toml_dotted_chain(src: &str, ls: usize, key_start: usize) -> Option<&str> {
+    let before = src[ls..key_start].trim_end();
+    let chain = before.strip_suffix('.')?.trim_end();
+    (!chain.trim().is_empty() && !chain.contains(['=', '{', '[', ',', '#'])).then_some(chain)
+}
+
+/// (key start, value end) of every value of a dotted table, its dotted
+/// sub-tables' included.
+fn toml_dotted_lines(t: &toml_edit::Table, out: &mut Vec<(usize, usize)>) {
+    for (k, item) in t.iter() {
+        match item {
+            toml_edit::Item::Value(v) => {
+                if let (Some(ks), Some(vs)) = (t.key(k).and_then(|k| k.span()), v.span()) {
+                    out.push((ks.start, vs.end));
+                }
+            }
+            toml_edit::Item::Table(sub) if sub.is_dotted() => toml_dotted_lines(sub, out),
+            _ => {}
+        }
+    }
 }
 
 fn toml_doc<'s>(ctx: &Ctx<'s>) -> Result<toml_edit::Document<&'s str>, StructureError> {
@@ -1822,10 +1862,49 @@ impl Splicer for Toml {
                     .start;
                 let vs = v.span().ok_or_else(|| splice_err(path, "no span"))?;
                 let ls = line_start(ctx.src, key_start);
-                if !ctx.src[ls..key_start].trim().is_empty() {
-                    return Err(splice_err(path, "its key shares a line"));
+                let end = after_value_line(ctx.src, vs.end);
+                if !table.is_dotted() {
+                    if !ctx.src[ls..key_start].trim().is_empty() {
+                        return Err(splice_err(path, "its key shares a line"));
+                    }
+                    return Ok(vec![Edit::new(ls..end, "")]);
                 }
-                Ok(vec![Edit::new(ls..after_value_line(ctx.src, vs.end), "")])
+                // `user.name = "x"`: the line holds the dotted chain before
+                // the key. When it is the chain's only key, the line becomes
+                // `user = {}`, so the emptied map stays, as in the other
+                // formats.
+                let chain = toml_dotted_chain(ctx.src, ls, key_start)
+                    .ok_or_else(|| splice_err(path, "its key shares a line"))?;
+                if table.len() > 1 {
+                    return Ok(vec![Edit::new(ls..end, "")]);
+                }
+                let nl = if ctx.src[..end].ends_with('\n') {
+                    "\n"
+                } else {
+                    ""
+                };
+                Ok(vec![Edit::new(ls..end, format!("{chain} = {{}}{nl}"))])
+            }
+            Some(toml_edit::Item::Table(t)) if t.is_dotted() => {
+                // Every `user.* = ...` line of a table written with dotted
+                // keys.
+                let mut lines = Vec::new();
+                toml_dotted_lines(t, &mut lines);
+                let mut edits = Vec::new();
+                for (key_start, end) in lines {
+                    let ls = line_start(ctx.src, key_start);
+                    toml_dotted_chain(ctx.src, ls, key_start)
+                        .ok_or_else(|| splice_err(path, "one of its keys shares a line"))?;
+                    edits.push(Edit::new(ls..after_value_line(ctx.src, end), ""));
+                }
+                Ok(edits)
+            }
+            Some(toml_edit::Item::ArrayOfTables(a)) => {
+                let mut heads = Vec::new();
+                toml_headers(doc.as_table(), &mut heads);
+                a.iter()
+                    .map(|item| toml_item_range(ctx, item, &heads, path).map(|r| Edit::new(r, "")))
+                    .collect()
             }
             Some(toml_edit::Item::Table(t)) if !t.is_dotted() && !t.is_implicit() => {
                 let start = t.span().ok_or_else(|| splice_err(path, "no span"))?.start;

@@ -369,3 +369,53 @@ fn toml_unset_of_an_array_of_tables_item() {
     let e = unset(Format::Toml, "[[s]]\nk = 1\n\n[t]\nx = 1\n", r#"["s"][0]"#).unwrap_err();
     assert!(e.to_string().contains("the only item"), "{e}");
 }
+
+#[test]
+fn toml_unset_of_dotted_keys_and_whole_arrays_of_tables() {
+    let src = "a.b.c = 1\na.b.d = 2\na.e = 3\n\n[t]\nk = 1\n";
+    assert_eq!(
+        unset(Format::Toml, src, r#"["a"]["b"]["c"]"#).unwrap(),
+        "a.b.d = 2\na.e = 3\n\n[t]\nk = 1\n"
+    );
+    // The chain's only key: the emptied map stays.
+    assert_eq!(
+        unset(Format::Toml, src, r#"["a"]["e"]"#).unwrap(),
+        "a.b.c = 1\na.b.d = 2\n\n[t]\nk = 1\n"
+    );
+    assert_eq!(
+        unset(
+            Format::Toml,
+            "a.b.c = 1\n[t]\nk = 1\n",
+            r#"["a"]["b"]["c"]"#
+        )
+        .unwrap(),
+        "a.b = {}\n[t]\nk = 1\n"
+    );
+    assert_eq!(
+        unset(Format::Toml, SERVERS, r#"["db"]["user"]["name"]"#).unwrap(),
+        "[[servers]]\nhost = \"a\"\nport = 1\n\n[[servers]]\nhost = \"b\"\n\n[db]\nuser = {}\n"
+    );
+    // A whole dotted table: all its lines.
+    assert_eq!(
+        unset(Format::Toml, src, r#"["a"]["b"]"#).unwrap(),
+        "a.e = 3\n\n[t]\nk = 1\n"
+    );
+    assert_eq!(
+        unset(Format::Toml, src, r#"["a"]"#).unwrap(),
+        "\n[t]\nk = 1\n"
+    );
+    // ... so it can be replaced in its place.
+    assert_eq!(
+        set(Format::Toml, src, r#"["a"]["b"]"#, r#"{"z": 1}"#).unwrap(),
+        "a.b = { z = 1 }\na.e = 3\n\n[t]\nk = 1\n"
+    );
+    assert_eq!(
+        set(Format::Toml, SERVERS, r#"["db"]["user"]"#, r#"{"a": 1}"#).unwrap(),
+        "[[servers]]\nhost = \"a\"\nport = 1\n\n[[servers]]\nhost = \"b\"\n\n[db]\nuser = { a = 1 }\n"
+    );
+    // A whole array of tables: every item.
+    assert_eq!(
+        unset(Format::Toml, SERVERS, r#"["servers"]"#).unwrap(),
+        "[db]\nuser.name = \"x\"\n"
+    );
+}
