@@ -26,8 +26,10 @@
 //! their siblings, flow collections (and JSON) get `, item` before the
 //! closing bracket with the separator of the siblings; TOML puts a new key
 //! in its table after the table's last value, creates missing maps as
-//! dotted keys (`a.b = 1`) and writes map values as inline tables; dotenv
-//! holds top-level keys only and INI `section.key`.
+//! dotted keys (`a.b = 1`), extends a dotted table with one more dotted
+//! line, appends to an array of tables with a new `[[x]]` header and writes
+//! map values as inline tables; dotenv holds top-level keys only and INI
+//! `section.key`.
 
 use zeroize::Zeroizing;
 
