@@ -1793,21 +1793,6 @@ impl Splicer for Toml {
             }
             anchor -= 1;
         };
-        if anchor > 0 && table.is_implicit() {
-            return Err(splice_err(
-                path,
-                "the table has no [header] of its own, only sub-tables",
-            ));
-        }
-        let dotted_table = toml_table(doc.as_table(), container)
-            .ok_or_else(|| splice_err(path, "its table was not found"))?;
-        // After the last line of the table's own values (dotted ones
-        // included), or after its header.
-        let at = match (toml_last_value(dotted_table), table.span()) {
-            (Some(end), _) => after_value_line(ctx.src, end),
-            (None, Some(h)) if anchor > 0 => line_end(ctx.src, h.end.min(ctx.src.len())),
-            _ => 0,
-        };
         let mut dotted = String::new();
         for seg in &container[anchor..] {
             if let PathSeg::Key(k) = seg {
@@ -1820,6 +1805,53 @@ impl Splicer for Toml {
             dotted.push('.');
             dotted.push_str(&toml_key(k));
         }
+        if anchor > 0 && table.is_implicit() {
+            // A table that only exists through its sub-tables (`[a.b]`
+            // without `[a]`): its own header goes just above the first of
+            // them, with the new key.
+            let mut heads = Vec::new();
+            toml_headers(table, &mut heads);
+            let first = heads.into_iter().min().ok_or_else(|| {
+                splice_err(
+                    path,
+                    "the table has no [header] of its own, only sub-tables",
+                )
+            })?;
+            let mut header = String::new();
+            for seg in &container[..anchor] {
+                if let PathSeg::Key(k) = seg {
+                    if !header.is_empty() {
+                        header.push('.');
+                    }
+                    header.push_str(&toml_key(k));
+                }
+            }
+            // Above the comment lines that lead into that sub-table.
+            let mut at = line_start(ctx.src, first);
+            while at > 0 {
+                let prev = line_start(ctx.src, at - 1);
+                if !ctx.src[prev..at].trim_start().starts_with('#') {
+                    break;
+                }
+                at = prev;
+            }
+            return Ok(vec![Edit::insert(
+                at,
+                format!(
+                    "[{header}]\n{dotted} = {}\n\n",
+                    flow_text(&TOML_FLOW, value, None, "toml")?
+                ),
+            )]);
+        }
+        let dotted_table = toml_table(doc.as_table(), container)
+            .ok_or_else(|| splice_err(path, "its table was not found"))?;
+        // After the last line of the table's own values (dotted ones
+        // included), or after its header.
+        let at = match (toml_last_value(dotted_table), table.span()) {
+            (Some(end), _) => after_value_line(ctx.src, end),
+            (None, Some(h)) if anchor > 0 => line_end(ctx.src, h.end.min(ctx.src.len())),
+            _ => 0,
+        };
         let mut text = String::new();
         if at == ctx.src.len() && !ctx.src.ends_with('\n') && !ctx.src.is_empty() {
             text.push('\n');

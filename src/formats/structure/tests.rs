@@ -268,9 +268,33 @@ fn toml_dotted_keys_get_siblings_on_their_own_lines() {
         set(Format::Toml, src, r#"["db"]["user"]["id"]"#, "5").unwrap(),
         "[db]\nhost = \"h\"\nuser.name = \"x\"\nuser.id = 5\n\n[t]\nk = 1\n"
     );
-    // A table with only sub-tables (no header of its own) is refused.
-    let e = set(Format::Toml, "[a.b]\nk = 1\n", r#"["a"]["x"]"#, "1").unwrap_err();
-    assert!(e.to_string().contains("no [header] of its own"), "{e}");
+    // A table with only sub-tables (no header of its own) gets one, above
+    // the first of them and the comments leading into it.
+    let src = "top = 1\n\n# the b part\n[a.b]\nk = 1\n\n[a.c]\nk = 2\n";
+    assert_eq!(
+        set(Format::Toml, src, r#"["a"]["x"]"#, "1").unwrap(),
+        "top = 1\n\n[a]\nx = 1\n\n# the b part\n[a.b]\nk = 1\n\n[a.c]\nk = 2\n"
+    );
+    assert_eq!(
+        set(
+            Format::Toml,
+            "[a.b.c]\nk = 1\n",
+            r#"["a"]["b"]["x"]["y"]"#,
+            "1"
+        )
+        .unwrap(),
+        "[a.b]\nx.y = 1\n\n[a.b.c]\nk = 1\n"
+    );
+    // In an item of an array of tables: the header is in the item's part.
+    let src = "[[s]]\nk = 1\n[s.a.b]\nx = 1\n[[s]]\nk = 2\n[s.a.b]\nx = 2\n";
+    assert_eq!(
+        set(Format::Toml, src, r#"["s"][0]["a"]["y"]"#, "1").unwrap(),
+        "[[s]]\nk = 1\n[s.a]\ny = 1\n\n[s.a.b]\nx = 1\n[[s]]\nk = 2\n[s.a.b]\nx = 2\n"
+    );
+    assert_eq!(
+        set(Format::Toml, src, r#"["s"][1]["a"]["y"]"#, "1").unwrap(),
+        "[[s]]\nk = 1\n[s.a.b]\nx = 1\n[[s]]\nk = 2\n[s.a]\ny = 1\n\n[s.a.b]\nx = 2\n"
+    );
 }
 
 #[test]
