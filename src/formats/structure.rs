@@ -1547,20 +1547,34 @@ fn toml_headers(t: &toml_edit::Table, out: &mut Vec<usize>) {
     }
 }
 
-/// The end of the last value written in `t`'s own lines: its `key = value`
-/// lines and those of its dotted sub-tables (`user.name = "x"`), not the
-/// tables with headers of their own.
-fn toml_last_value(t: &toml_edit::Table) -> Option<usize> {
-    let mut end = None;
-    for (_, item) in t.iter() {
+/// The last value written in `t`'s own lines (its `key = value` lines and
+/// those of its dotted sub-tables, `user.name = "x"`, not the tables with
+/// headers of their own): where it ends and where its key starts.
+fn toml_last_value(t: &toml_edit::Table) -> Option<(usize, usize)> {
+    let mut last: Option<(usize, usize)> = None;
+    for (k, item) in t.iter() {
         let e = match item {
-            toml_edit::Item::Value(v) => v.span().map(|s| s.end),
-            toml_edit::Item::Table(sub) if sub.is_dotted() => toml_last_value(sub),
+            toml_edit::Item::Value(v) => v
+                .span()
+                .zip(t.key(k).and_then(|k| k.span()))
+                .map(|(v, k)| (v.end, k.start)),
+            toml_edit::Item::Table(sub) if sub.is_dotted() => {
+                toml_last_value(sub).map(|(k, e)| (e, k))
+            }
             _ => None,
         };
-        end = end.max(e);
+        if let Some((end, key)) = e
+            && last.is_none_or(|(_, e)| end > e)
+        {
+            last = Some((key, end));
+        }
     }
-    end
+    last
+}
+
+/// The line break a TOML file uses: `\r\n` if it has any, else `\n`.
+fn toml_nl(src: &str) -> &'static str {
+    if src.contains("\r\n") { "\r\n" } else { "\n" }
 }
 
 /// The end of everything written for `t`: its values and, recursively, its
@@ -1640,15 +1654,19 @@ fn toml_append_table(
             header.push_str(&toml_key(k));
         }
     }
+    // The indentation of the last item's header and keys.
+    let head_ind = indent_of_line(ctx.src, head.start);
+    let key_ind = toml_last_value(last).map_or(head_ind, |(k, _)| indent_of_line(ctx.src, k));
+    let nl = toml_nl(ctx.src);
     let mut text = String::new();
     if at == ctx.src.len() && !ctx.src.is_empty() && !ctx.src.ends_with('\n') {
-        text.push('\n');
+        text.push_str(nl);
     }
-    text.push_str(&"\n".repeat(blanks));
-    text.push_str(&format!("[[{header}]]\n"));
+    text.push_str(&nl.repeat(blanks));
+    text.push_str(&format!("{head_ind}[[{header}]]{nl}"));
     for (k, v) in entries {
         text.push_str(&format!(
-            "{} = {}\n",
+            "{key_ind}{} = {}{nl}",
             toml_key(k),
             flow_text(&TOML_FLOW, v, None, "toml")?
         ));
@@ -1835,10 +1853,11 @@ impl Splicer for Toml {
                 }
                 at = prev;
             }
+            let nl = toml_nl(ctx.src);
             return Ok(vec![Edit::insert(
                 at,
                 format!(
-                    "[{header}]\n{dotted} = {}\n\n",
+                    "[{header}]{nl}{dotted} = {}{nl}{nl}",
                     flow_text(&TOML_FLOW, value, None, "toml")?
                 ),
             )]);
@@ -1847,17 +1866,19 @@ impl Splicer for Toml {
             .ok_or_else(|| splice_err(path, "its table was not found"))?;
         // After the last line of the table's own values (dotted ones
         // included), or after its header.
-        let at = match (toml_last_value(dotted_table), table.span()) {
-            (Some(end), _) => after_value_line(ctx.src, end),
-            (None, Some(h)) if anchor > 0 => line_end(ctx.src, h.end.min(ctx.src.len())),
-            _ => 0,
+        // With the indentation of that value's line.
+        let (at, ind) = match (toml_last_value(dotted_table), table.span()) {
+            (Some((key, end)), _) => (after_value_line(ctx.src, end), indent_of_line(ctx.src, key)),
+            (None, Some(h)) if anchor > 0 => (line_end(ctx.src, h.end.min(ctx.src.len())), ""),
+            _ => (0, ""),
         };
+        let nl = toml_nl(ctx.src);
         let mut text = String::new();
         if at == ctx.src.len() && !ctx.src.ends_with('\n') && !ctx.src.is_empty() {
-            text.push('\n');
+            text.push_str(nl);
         }
         text.push_str(&format!(
-            "{dotted} = {}\n",
+            "{ind}{dotted} = {}{nl}",
             flow_text(&TOML_FLOW, value, None, "toml")?
         ));
         Ok(vec![Edit::insert(at, text)])

@@ -443,3 +443,58 @@ fn toml_unset_of_dotted_keys_and_whole_arrays_of_tables() {
         "[db]\nuser.name = \"x\"\n"
     );
 }
+#[test]
+fn toml_new_lines_follow_the_files_line_breaks_and_indentation() {
+    assert_eq!(
+        set(
+            Format::Toml,
+            "[[s]]\r\nk = 1\r\n\r\n[t]\r\nx = 1\r\n",
+            r#"["s"][1]"#,
+            r#"{"k": 2}"#
+        )
+        .unwrap(),
+        "[[s]]\r\nk = 1\r\n\r\n[[s]]\r\nk = 2\r\n\r\n[t]\r\nx = 1\r\n"
+    );
+    assert_eq!(
+        set(
+            Format::Toml,
+            "[db]\n  user.name = \"x\"  # c\n  host = 1\n",
+            r#"["db"]["user"]["id"]"#,
+            "1"
+        )
+        .unwrap(),
+        "[db]\n  user.name = \"x\"  # c\n  user.id = 1\n  host = 1\n"
+    );
+    assert_eq!(
+        set(
+            Format::Toml,
+            "top = 1\n\n  [[s]]\n    k = 1\n",
+            r#"["s"][1]"#,
+            r#"{"k": 2}"#
+        )
+        .unwrap(),
+        "top = 1\n\n  [[s]]\n    k = 1\n\n  [[s]]\n    k = 2\n"
+    );
+    // A comment after the last item stays after the new one; an item
+    // whose sub-table comes after another table is still followed.
+    assert_eq!(
+        set(
+            Format::Toml,
+            "[[s]]\nk = 1\n# end",
+            r#"["s"][1]"#,
+            r#"{"k": 2}"#
+        )
+        .unwrap(),
+        "[[s]]\nk = 1\n\n[[s]]\nk = 2\n# end"
+    );
+    assert_eq!(
+        set(
+            Format::Toml,
+            "[[s]]\nk = 1\n[t]\nx = 1\n[s.sub]\ny = 1\n",
+            r#"["s"][1]"#,
+            r#"{"k": 2}"#
+        )
+        .unwrap(),
+        "[[s]]\nk = 1\n[t]\nx = 1\n[s.sub]\ny = 1\n\n[[s]]\nk = 2\n"
+    );
+}
