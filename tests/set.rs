@@ -152,3 +152,113 @@ fn bad_paths_and_values_are_refused_and_nothing_is_written() {
     assert!(String::from_utf8_lossy(&o.stderr).contains(r#"["a"]["x"]"#));
     assert_eq!(fs::read(&file).unwrap(), before);
 }
+
+/// A TOML document's data as JSON, to compare what a file holds with a
+/// hand-written expectation independently of shroud's own reader.
+fn toml_data(text: &str) -> serde_json::Value {
+    use serde_json::Value as J;
+    fn value(v: &toml_edit::Value) -> J {
+        match v {
+            toml_edit::Value::String(s) => J::from(s.value().as_str()),
+            toml_edit::Value::Integer(i) => J::from(*i.value()),
+            toml_edit::Value::Float(f) => J::from(*f.value()),
+            toml_edit::Value::Boolean(b) => J::from(*b.value()),
+            toml_edit::Value::Datetime(d) => J::from(d.value().to_string()),
+            toml_edit::Value::Array(a) => J::Array(a.iter().map(value).collect()),
+            toml_edit::Value::InlineTable(t) => {
+                J::Object(t.iter().map(|(k, v)| (k.to_string(), value(v))).collect())
+            }
+        }
+    }
+    fn item(i: &toml_edit::Item) -> J {
+        match i {
+            toml_edit::Item::Value(v) => value(v),
+            toml_edit::Item::Table(t) => table(t),
+            toml_edit::Item::ArrayOfTables(a) => J::Array(a.iter().map(table).collect()),
+            toml_edit::Item::None => J::Null,
+        }
+    }
+    fn table(t: &toml_edit::Table) -> J {
+        J::Object(t.iter().map(|(k, i)| (k.to_string(), item(i))).collect())
+    }
+    table(text.parse::<toml_edit::DocumentMut>().unwrap().as_table())
+}
+
+/// The lines of `after` that are not in `before`, in order (`before`'s
+/// lines must all be there, in order, but for the `mac` and
+/// `lastmodified` lines, which every change rewrites).
+fn new_lines(before: &str, after: &str) -> Vec<String> {
+    let volatile = |l: &str| l.starts_with("mac = ") || l.starts_with("lastmodified = ");
+    let mut old = before.lines().filter(|l| !volatile(l)).peekable();
+    let mut added = Vec::new();
+    for l in after.lines().filter(|l| !volatile(l)) {
+        if old.peek() == Some(&l) {
+            old.next();
+        } else {
+            added.push(l.to_string());
+        }
+    }
+    assert_eq!(old.next(), None, "a line of the file was lost");
+    added
+}
+
+#[test]
+fn toml_dotted_tables_and_arrays_of_tables_take_new_values() {
+    let (dir, file) = encrypted_for_alice(
+        "[[servers]]\nhost = \"a\"\nport = 1\n\n[[servers]]\nhost = \"b\"\n\n[db]\nuser.name = \"x\"\n",
+        "t.toml",
+    );
+    let before = fs::read_to_string(&file).unwrap();
+    let o = set(dir.path(), &file, &[r#"["db"]["user"]["id"]"#, "7"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let expected = "[[servers]]\nhost = \"a\"\nport = 1\n\n[[servers]]\nhost = \"b\"\n\n[db]\nuser.name = \"x\"\nuser.id = 7\n";
+    let text = decrypt(dir.path(), &file);
+    assert_eq!(text, expected);
+    assert_eq!(
+        toml_data(&text),
+        serde_json::json!({
+            "servers": [{"host": "a", "port": 1}, {"host": "b"}],
+            "db": {"user": {"name": "x", "id": 7}}
+        })
+    );
+    let after = fs::read_to_string(&file).unwrap();
+    let added = new_lines(&before, &after);
+    assert_eq!(added.len(), 1, "{added:#?}");
+    assert!(
+        added[0].starts_with("user.id = \"ENC[AES256_GCM,data:")
+            && added[0].ends_with(",type:int]\""),
+        "{added:#?}"
+    );
+
+    let before = after;
+    let o = set(
+        dir.path(),
+        &file,
+        &[r#"["servers"][2]"#, r#"{"host": "c", "meta": {"x": 1}}"#],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let expected = "[[servers]]\nhost = \"a\"\nport = 1\n\n[[servers]]\nhost = \"b\"\n\n[[servers]]\nhost = \"c\"\nmeta = { x = 1 }\n\n[db]\nuser.name = \"x\"\nuser.id = 7\n";
+    let text = decrypt(dir.path(), &file);
+    assert_eq!(text, expected);
+    assert_eq!(
+        toml_data(&text),
+        serde_json::json!({
+            "servers": [{"host": "a", "port": 1}, {"host": "b"}, {"host": "c", "meta": {"x": 1}}],
+            "db": {"user": {"name": "x", "id": 7}}
+        })
+    );
+    let after = fs::read_to_string(&file).unwrap();
+    let added = new_lines(&before, &after);
+    assert_eq!(added.len(), 4, "{added:#?}");
+    assert_eq!(added[0], "[[servers]]");
+    assert!(
+        added[1].starts_with("host = \"ENC[AES256_GCM,"),
+        "{added:#?}"
+    );
+    assert!(
+        added[2].starts_with("meta = { x = \"ENC[AES256_GCM,")
+            && added[2].ends_with("type:int]\" }"),
+        "{added:#?}"
+    );
+    assert_eq!(added[3], "");
+}

@@ -329,6 +329,36 @@ fn toml_keys_go_into_their_table_and_new_maps_are_dotted_keys() {
     );
 }
 
+const TOML_SERVERS: &str = "[[servers]]\nhost = \"a\"\nport = 1\n\n[[servers]]\nhost = \"b\"\n\n[db]\nuser.name = \"x\"\nuser.id = 2\n";
+
+#[test]
+fn toml_arrays_of_tables_and_dotted_keys_unset() {
+    case(
+        "s.toml",
+        TOML_SERVERS,
+        &["unset", r#"["servers"][0]"#],
+        &["[[servers]]", r#"host = "ENC""#, r#"port = "ENC""#, ""],
+        &[],
+        json!({"servers": [{"host": "b"}], "db": {"user": {"name": "x", "id": 2}}}),
+    );
+    case(
+        "s.toml",
+        TOML_SERVERS,
+        &["unset", r#"["db"]["user"]["name"]"#],
+        &[r#"user.name = "ENC""#],
+        &[],
+        json!({"servers": [{"host": "a", "port": 1}, {"host": "b"}], "db": {"user": {"id": 2}}}),
+    );
+    case(
+        "s.toml",
+        TOML_SERVERS,
+        &["set", r#"["servers"][1]["meta"]"#, r#"{"x": 1}"#],
+        &[],
+        &[r#"meta = { x = "ENC" }"#],
+        json!({"servers": [{"host": "a", "port": 1}, {"host": "b", "meta": {"x": 1}}], "db": {"user": {"name": "x", "id": 2}}}),
+    );
+}
+
 #[test]
 fn dotenv_top_level_keys_only() {
     let body = "# c\nA=1\nB=2\n";

@@ -26,8 +26,10 @@
 //! their siblings, flow collections (and JSON) get `, item` before the
 //! closing bracket with the separator of the siblings; TOML puts a new key
 //! in its table after the table's last value, creates missing maps as
-//! dotted keys (`a.b = 1`) and writes map values as inline tables; dotenv
-//! holds top-level keys only and INI `section.key`.
+//! dotted keys (`a.b = 1`), extends a dotted table with one more dotted
+//! line, appends to an array of tables with a new `[[x]]` header and writes
+//! map values as inline tables; dotenv holds top-level keys only and INI
+//! `section.key`.
 
 use zeroize::Zeroizing;
 
@@ -1545,6 +1547,219 @@ fn toml_headers(t: &toml_edit::Table, out: &mut Vec<usize>) {
     }
 }
 
+/// The last value written in `t`'s own lines (its `key = value` lines and
+/// those of its dotted sub-tables, `user.name = "x"`, not the tables with
+/// headers of their own): where it ends and where its key starts.
+fn toml_last_value(t: &toml_edit::Table) -> Option<(usize, usize)> {
+    let mut last: Option<(usize, usize)> = None;
+    for (k, item) in t.iter() {
+        let e = match item {
+            toml_edit::Item::Value(v) => v
+                .span()
+                .zip(t.key(k).and_then(|k| k.span()))
+                .map(|(v, k)| (v.end, k.start)),
+            toml_edit::Item::Table(sub) if sub.is_dotted() => {
+                toml_last_value(sub).map(|(k, e)| (e, k))
+            }
+            _ => None,
+        };
+        if let Some((end, key)) = e
+            && last.is_none_or(|(_, e)| end > e)
+        {
+            last = Some((key, end));
+        }
+    }
+    last
+}
+
+/// The line break a TOML file uses: `\r\n` if it has any, else `\n`.
+fn toml_nl(src: &str) -> &'static str {
+    if src.contains("\r\n") { "\r\n" } else { "\n" }
+}
+
+/// The end of everything written for `t`: its values and, recursively, its
+/// sub-tables' headers and values.
+fn toml_table_end(t: &toml_edit::Table) -> Option<usize> {
+    let mut end = t.span().map(|s| s.end);
+    for (_, item) in t.iter() {
+        let e = match item {
+            toml_edit::Item::Value(v) => v.span().map(|s| s.end),
+            toml_edit::Item::Table(sub) => toml_table_end(sub),
+            toml_edit::Item::ArrayOfTables(a) => a.iter().filter_map(toml_table_end).max(),
+            toml_edit::Item::None => None,
+        };
+        end = end.max(e);
+    }
+    end
+}
+
+/// The number of blank lines just above the line at `ls` (past the
+/// comment lines right above it, which belong to it).
+fn blank_lines_above(src: &str, ls: usize) -> Option<usize> {
+    let mut lines = src[..ls].lines().rev().peekable();
+    while lines
+        .peek()
+        .is_some_and(|l| l.trim_start().starts_with('#'))
+    {
+        lines.next();
+    }
+    lines
+        .enumerate()
+        .find(|(_, l)| !l.trim().is_empty())
+        .map(|(n, _)| n)
+}
+
+/// A new item of an array of tables (`[[servers]]`): a new header after
+/// the array's last item (and that item's sub-tables), separated from it
+/// by as many blank lines as the last item's header has above it, with the
+/// item's keys as `key = value` lines (maps as inline tables, as for any
+/// new TOML value).
+fn toml_append_table(
+    ctx: &Ctx,
+    doc: &toml_edit::Document<&str>,
+    container: &[PathSeg],
+    value: &Frag,
+    path: &[PathSeg],
+) -> Result<Vec<Edit<'static>>, StructureError> {
+    let refuse = |what: &str| StructureError::Unsupported {
+        format: "toml",
+        reason: format!(
+            "appending to {} ({what}); use shroud edit",
+            show_path(container)
+        ),
+    };
+    let Some((PathSeg::Key(name), parent)) = container.split_last() else {
+        return Err(refuse("not a table key"));
+    };
+    let aot = toml_table(doc.as_table(), parent)
+        .and_then(|t| t.get(name))
+        .and_then(|i| i.as_array_of_tables())
+        .ok_or_else(|| refuse("it is not an array of tables"))?;
+    let Frag::Map(entries) = value else {
+        return Err(refuse("an array of tables holds only tables"));
+    };
+    let last = aot.iter().last().ok_or_else(|| refuse("it has no items"))?;
+    let head = last
+        .span()
+        .ok_or_else(|| splice_err(path, "the last item's header was not found"))?;
+    let end = toml_table_end(last).unwrap_or(head.end);
+    let at = after_value_line(ctx.src, end.min(ctx.src.len()));
+    let blanks = blank_lines_above(ctx.src, line_start(ctx.src, head.start)).unwrap_or(1);
+    let mut header = String::new();
+    for seg in container {
+        if let PathSeg::Key(k) = seg {
+            if !header.is_empty() {
+                header.push('.');
+            }
+            header.push_str(&toml_key(k));
+        }
+    }
+    // The indentation of the last item's header and keys.
+    let head_ind = indent_of_line(ctx.src, head.start);
+    let key_ind = toml_last_value(last).map_or(head_ind, |(k, _)| indent_of_line(ctx.src, k));
+    let nl = toml_nl(ctx.src);
+    let mut text = String::new();
+    if at == ctx.src.len() && !ctx.src.is_empty() && !ctx.src.ends_with('\n') {
+        text.push_str(nl);
+    }
+    text.push_str(&nl.repeat(blanks));
+    text.push_str(&format!("{head_ind}[[{header}]]{nl}"));
+    for (k, v) in entries {
+        text.push_str(&format!(
+            "{key_ind}{} = {}{nl}",
+            toml_key(k),
+            flow_text(&TOML_FLOW, v, None, "toml")?
+        ));
+    }
+    Ok(vec![Edit::insert(at, text)])
+}
+
+/// Remove an item of an array of tables: its `[[header]]`, its lines and
+/// its sub-tables, up to the next header (as for a `[table]`).
+fn toml_remove_item(
+    ctx: &Ctx,
+    doc: &toml_edit::Document<&str>,
+    parent: &[PathSeg],
+    n: usize,
+    path: &[PathSeg],
+) -> Result<Vec<Edit<'static>>, StructureError> {
+    let aot = match parent.split_last() {
+        Some((PathSeg::Key(name), grand)) => toml_table(doc.as_table(), grand)
+            .and_then(|t| t.get(name))
+            .and_then(|i| i.as_array_of_tables()),
+        _ => None,
+    }
+    .ok_or_else(|| splice_err(path, "it is not an item of an array of tables"))?;
+    if aot.len() == 1 {
+        return Err(StructureError::Unsupported {
+            format: "toml",
+            reason: format!(
+                "removing the only item of {} (an array of tables cannot be left empty in place); use shroud edit",
+                show_path(parent)
+            ),
+        });
+    }
+    let item = aot
+        .get(n)
+        .ok_or_else(|| splice_err(path, "the item was not found"))?;
+    let mut heads = Vec::new();
+    toml_headers(doc.as_table(), &mut heads);
+    Ok(vec![Edit::new(
+        toml_item_range(ctx, item, &heads, path)?,
+        "",
+    )])
+}
+
+/// The text of an item of an array of tables: from its `[[header]]` line
+/// past its lines and sub-tables, up to the next header (`heads`).
+fn toml_item_range(
+    ctx: &Ctx,
+    item: &toml_edit::Table,
+    heads: &[usize],
+    path: &[PathSeg],
+) -> Result<std::ops::Range<usize>, StructureError> {
+    let head = item
+        .span()
+        .ok_or_else(|| splice_err(path, "its header was not found"))?;
+    let start = line_start(ctx.src, head.start);
+    let body_end = after_value_line(
+        ctx.src,
+        toml_table_end(item).unwrap_or(head.end).min(ctx.src.len()),
+    );
+    let end = heads
+        .iter()
+        .copied()
+        .filter(|h| *h >= body_end)
+        .min()
+        .map_or(ctx.src.len(), |h| line_start(ctx.src, h));
+    Ok(start..end)
+}
+
+/// The dotted chain (`user.` without its dot, with the line's indentation)
+/// before a key at `key_start` on a line starting at `ls`, if that is all
+/// there is before the key.
+fn toml_dotted_chain(src: &str, ls: usize, key_start: usize) -> Option<&str> {
+    let before = src[ls..key_start].trim_end();
+    let chain = before.strip_suffix('.')?.trim_end();
+    (!chain.trim().is_empty() && !chain.contains(['=', '{', '[', ',', '#'])).then_some(chain)
+}
+
+/// (key start, value end) of every value of a dotted table, its dotted
+/// sub-tables' included.
+fn toml_dotted_lines(t: &toml_edit::Table, out: &mut Vec<(usize, usize)>) {
+    for (k, item) in t.iter() {
+        match item {
+            toml_edit::Item::Value(v) => {
+                if let (Some(ks), Some(vs)) = (t.key(k).and_then(|k| k.span()), v.span()) {
+                    out.push((ks.start, vs.end));
+                }
+            }
+            toml_edit::Item::Table(sub) if sub.is_dotted() => toml_dotted_lines(sub, out),
+            _ => {}
+        }
+    }
+}
+
 fn toml_doc<'s>(ctx: &Ctx<'s>) -> Result<toml_edit::Document<&'s str>, StructureError> {
     toml_edit::Document::parse(ctx.src).map_err(|e| {
         StructureError::Format(FormatError::syntax(
@@ -1576,44 +1791,94 @@ impl Splicer for Toml {
         )? {
             return Ok(e);
         }
-        let Some(key) = key else {
-            return Err(StructureError::Unsupported {
-                format: "toml",
-                reason: format!(
-                    "appending to {} (an array of tables); use shroud edit",
-                    show_path(container)
-                ),
-            });
-        };
         let doc = toml_doc(ctx)?;
-        let table = toml_table(doc.as_table(), container)
-            .filter(|t| !t.is_dotted())
-            .ok_or_else(|| splice_err(path, "the table is written with dotted keys"))?;
-        // After the table's last own value, or after its header.
-        let mut at = None;
-        for (_, item) in table.iter() {
-            if let toml_edit::Item::Value(v) = item
-                && let Some(s) = v.span()
-            {
-                at = at.max(Some(after_value_line(ctx.src, s.end)));
+        let Some(key) = key else {
+            return toml_append_table(ctx, &doc, container, &nest(rest, value), path);
+        };
+        // The table whose lines hold the new one: the container itself, or,
+        // when it is written with dotted keys (`user.name = "x"`), the
+        // nearest table above it with a header (or the root); the new key
+        // is then dotted from there (`user.id = 7`).
+        let mut anchor = container.len();
+        let table = loop {
+            let t = toml_table(doc.as_table(), &container[..anchor])
+                .ok_or_else(|| splice_err(path, "its table was not found"))?;
+            if !t.is_dotted() {
+                break t;
+            }
+            if anchor == 0 || matches!(container[anchor - 1], PathSeg::Index(_)) {
+                return Err(splice_err(path, "the table is written with dotted keys"));
+            }
+            anchor -= 1;
+        };
+        let mut dotted = String::new();
+        for seg in &container[anchor..] {
+            if let PathSeg::Key(k) = seg {
+                dotted.push_str(&toml_key(k));
+                dotted.push('.');
             }
         }
-        let at = match (at, table.span()) {
-            (Some(a), _) => a,
-            (None, Some(h)) if !container.is_empty() => line_end(ctx.src, h.end.min(ctx.src.len())),
-            _ => 0,
-        };
-        let mut dotted = toml_key(key);
+        dotted.push_str(&toml_key(key));
         for k in rest {
             dotted.push('.');
             dotted.push_str(&toml_key(k));
         }
+        if anchor > 0 && table.is_implicit() {
+            // A table that only exists through its sub-tables (`[a.b]`
+            // without `[a]`): its own header goes just above the first of
+            // them, with the new key.
+            let mut heads = Vec::new();
+            toml_headers(table, &mut heads);
+            let first = heads.into_iter().min().ok_or_else(|| {
+                splice_err(
+                    path,
+                    "the table has no [header] of its own, only sub-tables",
+                )
+            })?;
+            let mut header = String::new();
+            for seg in &container[..anchor] {
+                if let PathSeg::Key(k) = seg {
+                    if !header.is_empty() {
+                        header.push('.');
+                    }
+                    header.push_str(&toml_key(k));
+                }
+            }
+            // Above the comment lines that lead into that sub-table.
+            let mut at = line_start(ctx.src, first);
+            while at > 0 {
+                let prev = line_start(ctx.src, at - 1);
+                if !ctx.src[prev..at].trim_start().starts_with('#') {
+                    break;
+                }
+                at = prev;
+            }
+            let nl = toml_nl(ctx.src);
+            return Ok(vec![Edit::insert(
+                at,
+                format!(
+                    "[{header}]{nl}{dotted} = {}{nl}{nl}",
+                    flow_text(&TOML_FLOW, value, None, "toml")?
+                ),
+            )]);
+        }
+        let dotted_table = toml_table(doc.as_table(), container)
+            .ok_or_else(|| splice_err(path, "its table was not found"))?;
+        // After the last line of the table's own values (dotted ones
+        // included), or after its header.
+        // With the indentation of that value's line.
+        let (at, ind) = match (toml_last_value(dotted_table), table.span()) {
+            (Some((key, end)), _) => (after_value_line(ctx.src, end), indent_of_line(ctx.src, key)),
+            (None, Some(h)) if anchor > 0 => (line_end(ctx.src, h.end.min(ctx.src.len())), ""),
+            _ => (0, ""),
+        };
+        let nl = toml_nl(ctx.src);
         let mut text = String::new();
         if at == ctx.src.len() && !ctx.src.ends_with('\n') && !ctx.src.is_empty() {
-            text.push('\n');
+            text.push_str(nl);
         }
         text.push_str(&format!(
-            "{dotted} = {}\n",
+            "{ind}{dotted} = {}{nl}",
             flow_text(&TOML_FLOW, value, None, "toml")?
         ));
         Ok(vec![Edit::insert(at, text)])
@@ -1635,13 +1900,12 @@ impl Splicer for Toml {
             return Ok(e);
         }
         let parent = &path[..path.len() - 1];
-        let Some(PathSeg::Key(k)) = path.last() else {
-            return Err(StructureError::Unsupported {
-                format: "toml",
-                reason: "removing an item of an array of tables; use shroud edit".into(),
-            });
-        };
         let doc = toml_doc(ctx)?;
+        let k = match path.last() {
+            Some(PathSeg::Key(k)) => k,
+            Some(PathSeg::Index(n)) => return toml_remove_item(ctx, &doc, parent, *n, path),
+            None => return Err(splice_err(path, "the path is empty")),
+        };
         let table = toml_table(doc.as_table(), parent)
             .ok_or_else(|| splice_err(path, "its table was not found"))?;
         match table.get(k) {
@@ -1653,10 +1917,49 @@ impl Splicer for Toml {
                     .start;
                 let vs = v.span().ok_or_else(|| splice_err(path, "no span"))?;
                 let ls = line_start(ctx.src, key_start);
-                if !ctx.src[ls..key_start].trim().is_empty() {
-                    return Err(splice_err(path, "its key shares a line"));
+                let end = after_value_line(ctx.src, vs.end);
+                if !table.is_dotted() {
+                    if !ctx.src[ls..key_start].trim().is_empty() {
+                        return Err(splice_err(path, "its key shares a line"));
+                    }
+                    return Ok(vec![Edit::new(ls..end, "")]);
                 }
-                Ok(vec![Edit::new(ls..after_value_line(ctx.src, vs.end), "")])
+                // `user.name = "x"`: the line holds the dotted chain before
+                // the key. When it is the chain's only key, the line becomes
+                // `user = {}`, so the emptied map stays, as in the other
+                // formats.
+                let chain = toml_dotted_chain(ctx.src, ls, key_start)
+                    .ok_or_else(|| splice_err(path, "its key shares a line"))?;
+                if table.len() > 1 {
+                    return Ok(vec![Edit::new(ls..end, "")]);
+                }
+                let nl = if ctx.src[..end].ends_with('\n') {
+                    "\n"
+                } else {
+                    ""
+                };
+                Ok(vec![Edit::new(ls..end, format!("{chain} = {{}}{nl}"))])
+            }
+            Some(toml_edit::Item::Table(t)) if t.is_dotted() => {
+                // Every `user.* = ...` line of a table written with dotted
+                // keys.
+                let mut lines = Vec::new();
+                toml_dotted_lines(t, &mut lines);
+                let mut edits = Vec::new();
+                for (key_start, end) in lines {
+                    let ls = line_start(ctx.src, key_start);
+                    toml_dotted_chain(ctx.src, ls, key_start)
+                        .ok_or_else(|| splice_err(path, "one of its keys shares a line"))?;
+                    edits.push(Edit::new(ls..after_value_line(ctx.src, end), ""));
+                }
+                Ok(edits)
+            }
+            Some(toml_edit::Item::ArrayOfTables(a)) => {
+                let mut heads = Vec::new();
+                toml_headers(doc.as_table(), &mut heads);
+                a.iter()
+                    .map(|item| toml_item_range(ctx, item, &heads, path).map(|r| Edit::new(r, "")))
+                    .collect()
             }
             Some(toml_edit::Item::Table(t)) if !t.is_dotted() && !t.is_implicit() => {
                 let start = t.span().ok_or_else(|| splice_err(path, "no span"))?.start;
