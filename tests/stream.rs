@@ -149,6 +149,33 @@ fn a_root_key_repeated_far_from_its_first_use_is_refused() {
     assert!(stderr(&o).contains("duplicate"), "{}", stderr(&o));
 }
 
+/// `text` with the byte ranges `a` and `b` (`a` first) swapped.
+fn swapped(text: &str, a: std::ops::Range<usize>, b: std::ops::Range<usize>) -> String {
+    let mut s = text.to_string();
+    s.replace_range(b.clone(), &text[a.clone()]);
+    s.replace_range(a, &text[b]);
+    s
+}
+
+/// Each tampered file, written as `NAME.EXT`, is refused by `decrypt`
+/// with its exit code and no output, and by `decrypt -i` without a change.
+fn refused_and_untouched<const N: usize>(home: &Path, ext: &str, cases: [(&str, String, i32); N]) {
+    for (what, text, code) in cases {
+        let f = home.join(format!("{what}.{ext}"));
+        fs::write(&f, &text).unwrap();
+        let o = run(home, &["decrypt"], &f);
+        assert_eq!(o.status.code(), Some(code), "{what}: {}", stderr(&o));
+        assert!(o.stdout.is_empty(), "{what}: plaintext was written");
+        let o = run(home, &["decrypt", "-i"], &f);
+        assert_eq!(o.status.code(), Some(code), "{what}: {}", stderr(&o));
+        assert_eq!(
+            fs::read_to_string(&f).unwrap(),
+            text,
+            "{what}: -i changed the file"
+        );
+    }
+}
+
 /// The value of `field` in `group` of `enc`, as a byte range.
 fn value_of(enc: &str, group: &str, field: &str) -> std::ops::Range<usize> {
     let g = enc.find(&format!("\n{group}:\n")).unwrap();
@@ -170,9 +197,7 @@ fn a_tampered_big_file_is_refused_with_the_whole_file_exit_codes_and_nothing_wri
         value_of(&enc, "group_00001", "port"),
         value_of(&enc, "group_01400", "port"),
     );
-    let mut swapped = enc.clone();
-    swapped.replace_range(b.clone(), &enc[a.clone()]);
-    swapped.replace_range(a, &enc[b]);
+    let swapped = swapped(&enc, a, b);
     // A value removed: the SOPS MAC no longer matches (51).
     let r = value_of(&enc, "group_00700", "ratio");
     let mut removed = enc.clone();
@@ -182,24 +207,15 @@ fn a_tampered_big_file_is_refused_with_the_whole_file_exit_codes_and_nothing_wri
     let r = value_of(&enc, "group_01200", "public_unencrypted");
     clear.replace_range(r, "visible-changed");
 
-    for (what, text, code) in [
-        ("swapped", swapped, 25),
-        ("removed", removed, 51),
-        ("clear", clear, 51),
-    ] {
-        let f = home.join(format!("{what}.yaml"));
-        fs::write(&f, &text).unwrap();
-        let o = run(home, &["decrypt"], &f);
-        assert_eq!(o.status.code(), Some(code), "{what}: {}", stderr(&o));
-        assert!(o.stdout.is_empty(), "{what}: plaintext was written");
-        let o = run(home, &["decrypt", "-i"], &f);
-        assert_eq!(o.status.code(), Some(code), "{what}: {}", stderr(&o));
-        assert_eq!(
-            fs::read_to_string(&f).unwrap(),
-            text,
-            "{what}: -i changed the file"
-        );
-    }
+    refused_and_untouched(
+        home,
+        "yaml",
+        [
+            ("swapped", swapped, 25),
+            ("removed", removed, 51),
+            ("clear", clear, 51),
+        ],
+    );
 }
 
 #[test]
@@ -431,9 +447,7 @@ fn a_tampered_big_json_file_is_refused_with_the_whole_file_exit_codes() {
         json_value_of(&enc, "group_01400", "port"),
     );
     assert!(enc[a.clone()].starts_with("\"ENC[") && enc[a.clone()].ends_with("]\""));
-    let mut swapped = enc.clone();
-    swapped.replace_range(b.clone(), &enc[a.clone()]);
-    swapped.replace_range(a, &enc[b]);
+    let swapped = swapped(&enc, a, b);
     // A member removed with its comma: the SOPS MAC no longer matches (51).
     let r = json_value_of(&enc, "group_00700", "ratio");
     assert_eq!(&enc[r.end..r.end + 1], ",");
@@ -444,22 +458,13 @@ fn a_tampered_big_json_file_is_refused_with_the_whole_file_exit_codes() {
     let r = json_value_of(&enc, "group_01200", "public_unencrypted");
     clear.replace_range(r, "\"visible-changed\"");
 
-    for (what, text, code) in [
-        ("swapped", swapped, 25),
-        ("removed", removed, 51),
-        ("clear", clear, 51),
-    ] {
-        let f = home.join(format!("{what}.json"));
-        fs::write(&f, &text).unwrap();
-        let o = run(home, &["decrypt"], &f);
-        assert_eq!(o.status.code(), Some(code), "{what}: {}", stderr(&o));
-        assert!(o.stdout.is_empty(), "{what}: plaintext was written");
-        let o = run(home, &["decrypt", "-i"], &f);
-        assert_eq!(o.status.code(), Some(code), "{what}: {}", stderr(&o));
-        assert_eq!(
-            fs::read_to_string(&f).unwrap(),
-            text,
-            "{what}: -i changed the file"
-        );
-    }
+    refused_and_untouched(
+        home,
+        "json",
+        [
+            ("swapped", swapped, 25),
+            ("removed", removed, 51),
+            ("clear", clear, 51),
+        ],
+    );
 }
