@@ -231,3 +231,50 @@ fn a_crlf_file_gives_crlf_lines() {
     assert_eq!(x(r#"["db"]"#), "a: 1  # c\r\nb:\r\n  - x\r\n  - y\r\n");
     assert_eq!(x(r#"["db"]["b"]"#), "- x\r\n- y\r\n");
 }
+
+#[test]
+fn a_scalar_ends_with_a_newline_when_the_output_type_is_yaml() {
+    // The line break as sops 3.11 prints it: it follows the output
+    // format (YAML ends its document with one, JSON does not), whatever
+    // the input format, and a string never gets one. The number itself
+    // keeps its token as written (sops would print 1.5).
+    let (dir, enc) = encrypted_for_alice(YAML, "s.yaml");
+    let x = |args: &[&str]| out(dir.path(), &enc, args);
+    assert_eq!(
+        x(&["--extract", r#"["database"]["nested"]["n"]"#]),
+        "1.50\n"
+    );
+    assert_eq!(
+        x(&[
+            "--output-type",
+            "json",
+            "--extract",
+            r#"["database"]["nested"]["n"]"#
+        ]),
+        "1.50"
+    );
+    assert_eq!(
+        x(&[
+            "--output-type",
+            "json",
+            "--extract",
+            r#"["database"]["nested"]["nothing"]"#
+        ]),
+        "null"
+    );
+    assert_eq!(
+        x(&["--output-type", "json", "--extract", r#"["other"]["z"]"#]),
+        "1"
+    );
+    let (dir, enc) = encrypted_for_alice(JSON, "s.json");
+    let x = |args: &[&str]| out(dir.path(), &enc, args);
+    assert_eq!(x(&["--extract", r#"["m"]["a"]"#]), "1");
+    assert_eq!(
+        x(&["--output-type", "yaml", "--extract", r#"["m"]["a"]"#]),
+        "1\n"
+    );
+    assert_eq!(
+        x(&["--output-type", "yaml", "--extract", r#"["db"]["user"]"#]),
+        "app"
+    );
+}

@@ -21,7 +21,7 @@ use shroud::treepath::PathSeg;
 
 /// The text `--extract` prints for the node at `path`: for a scalar, a
 /// string raw with no newline, any other scalar as its token (with a
-/// newline for YAML), as sops prints them; for a map or a list (or a null),
+/// newline when the output format is YAML), as sops prints them; for a map or a list (or a null),
 /// see [`subtree`].
 pub fn extract(
     format: Format,
@@ -67,7 +67,7 @@ pub fn extract(
             );
         }
     };
-    let newline = !matches!(value, Value::Str(_)) && format == Format::Yaml;
+    let newline = !matches!(value, Value::Str(_)) && out_format == Format::Yaml;
     let out = match value {
         Value::Str(s) => s.to_string(),
         Value::Bool(b) => b.to_string(),
@@ -96,7 +96,7 @@ fn subtree(
         return Err(FormatError::SpanCheck(format!("{shown} is not in the data tree")).into());
     };
     if let Node::Null = node {
-        let newline = if format == Format::Yaml { "\n" } else { "" };
+        let newline = if out_format == Format::Yaml { "\n" } else { "" };
         return Ok(Zeroizing::new(format!("null{newline}")));
     }
     if out_format == format
