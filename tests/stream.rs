@@ -39,6 +39,25 @@ fn assert_streamed(o: &Output, what: &str) {
     );
 }
 
+fn mode(path: &Path) -> u32 {
+    fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// `encrypt -i` then `decrypt -i` of `plain` (holding `src`), both
+/// streamed: the file comes back byte for byte and keeps its mode.
+fn in_place_both_ways(home: &Path, plain: &Path, src: &str) {
+    fs::set_permissions(plain, fs::Permissions::from_mode(0o640)).unwrap();
+    let o = run(
+        home,
+        &["encrypt", "-i", "--age", &recipient("alice")],
+        plain,
+    );
+    assert_streamed(&o, "encrypted");
+    assert_eq!(mode(plain), 0o640);
+    assert_streamed(&run(home, &["decrypt", "-i"], plain), "decrypted");
+    assert_eq!(fs::read_to_string(plain).unwrap(), src);
+}
+
 #[test]
 fn a_big_file_streams_through_every_destination_and_comes_back_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
@@ -62,21 +81,7 @@ fn a_big_file_streams_through_every_destination_and_comes_back_byte_for_byte() {
 
     // In place, both ways; a new encrypted file is 0600, and an in-place
     // write keeps the file's mode.
-    fs::set_permissions(&plain, fs::Permissions::from_mode(0o640)).unwrap();
-    assert_streamed(
-        &run(
-            home,
-            &["encrypt", "-i", "--age", &recipient("alice")],
-            &plain,
-        ),
-        "encrypted",
-    );
-    assert_eq!(
-        fs::metadata(&plain).unwrap().permissions().mode() & 0o777,
-        0o640
-    );
-    assert_streamed(&run(home, &["decrypt", "-i"], &plain), "decrypted");
-    assert_eq!(fs::read_to_string(&plain).unwrap(), src);
+    in_place_both_ways(home, &plain, &src);
 
     let out = home.join("out.yaml");
     let o = run(
@@ -91,10 +96,7 @@ fn a_big_file_streams_through_every_destination_and_comes_back_byte_for_byte() {
         &plain,
     );
     assert_streamed(&o, "encrypted");
-    assert_eq!(
-        fs::metadata(&out).unwrap().permissions().mode() & 0o777,
-        0o600
-    );
+    assert_eq!(mode(&out), 0o600);
     let o = run(home, &["decrypt"], &out);
     assert_eq!(String::from_utf8(o.stdout).unwrap(), src);
     // Nothing left behind in the folder.
@@ -345,21 +347,7 @@ fn a_big_json_file_streams_through_every_destination_and_comes_back_byte_for_byt
     assert_eq!(String::from_utf8(o.stdout).unwrap(), src);
 
     // In place, both ways, keeping the file's mode.
-    fs::set_permissions(&plain, fs::Permissions::from_mode(0o640)).unwrap();
-    assert_streamed(
-        &run(
-            home,
-            &["encrypt", "-i", "--age", &recipient("alice")],
-            &plain,
-        ),
-        "encrypted",
-    );
-    assert_eq!(
-        fs::metadata(&plain).unwrap().permissions().mode() & 0o777,
-        0o640
-    );
-    assert_streamed(&run(home, &["decrypt", "-i"], &plain), "decrypted");
-    assert_eq!(fs::read_to_string(&plain).unwrap(), src);
+    in_place_both_ways(home, &plain, &src);
 
     // To --output, from a file without a final line break.
     let bare = src.trim_end();
@@ -377,10 +365,7 @@ fn a_big_json_file_streams_through_every_destination_and_comes_back_byte_for_byt
         &plain,
     );
     assert_streamed(&o, "encrypted");
-    assert_eq!(
-        fs::metadata(&out).unwrap().permissions().mode() & 0o777,
-        0o600
-    );
+    assert_eq!(mode(&out), 0o600);
     assert!(fs::read_to_string(&out).unwrap().ends_with("\n  }\n}"));
     let o = run(home, &["decrypt"], &out);
     assert_streamed(&o, "decrypted");
